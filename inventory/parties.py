@@ -1,0 +1,114 @@
+"""The parties every installation starts with: all ISO 3166-1 states (from pycountry) and the
+parties real data names that are not states. Loaded by migration 0002 and by `parties_load`.
+"""
+
+from __future__ import annotations
+
+import pycountry
+
+from inventory.choices import PartyKind
+
+# Names people and datasets use, where pycountry's is the formal one.
+STATE_NAMES = {
+    "RU": "Russia",
+    "GB": "United Kingdom",
+    "US": "United States",
+    "CD": "DR Congo",
+    "CG": "Congo",
+    "BN": "Brunei",
+    "PS": "Palestine",
+    "VA": "Vatican City",
+    "FM": "Micronesia",
+    "TR": "Türkiye",
+}
+
+STATE_ALIASES = {
+    "US": ["USA", "U.S.", "United States of America", "America"],
+    "GB": ["UK", "U.K.", "Britain", "Great Britain"],
+    "AE": ["UAE", "U.A.E.", "Emirates"],
+    "CZ": ["Czech Republic", "Czech Rep."],
+    "KR": ["Korea, South", "Republic of Korea", "ROK", "Korea"],
+    "KP": ["Korea, North", "DPRK"],
+    "TW": ["Republic of China", "ROC", "Chinese Taipei"],
+    "RU": ["Russian Federation"],
+    "MK": ["Macedonia", "FYROM"],
+    "TR": ["Turkey", "Turkiye"],
+    "NL": ["Holland", "The Netherlands"],
+    "CI": ["Ivory Coast", "Cote d'Ivoire"],
+    "CV": ["Cape Verde"],
+    "SZ": ["Swaziland"],
+    "MM": ["Burma"],
+    "CD": ["Congo, Democratic Republic of the", "DRC", "Zaire"],
+    "CG": ["Congo-Brazzaville", "Republic of the Congo"],
+    "VN": ["Viet Nam"],
+    "CN": ["PRC", "People's Republic of China"],
+    "DE": ["FRG", "West Germany", "Federal Republic of Germany"],
+}
+
+# Parties that are not ISO 3166 states: (code, name, kind, aliases).
+OTHER_PARTIES: list[tuple[str, str, str, list[str]]] = [
+    (
+        "XXU",
+        "Unknown",
+        PartyKind.UNKNOWN,
+        ["unknown supplier(s)", "unknown supplier", "unknown recipient(s)", "unknown country"],
+    ),
+    ("NATO", "NATO", PartyKind.ORGANIZATION, ["North Atlantic Treaty Organization", "NATO**"]),
+    ("EUN", "European Union", PartyKind.ORGANIZATION, ["EU**"]),
+    ("UNO", "United Nations", PartyKind.ORGANIZATION, ["UN**"]),
+    ("AFU", "African Union", PartyKind.ORGANIZATION, ["African Union**"]),
+    ("SUN", "Soviet Union", PartyKind.HISTORICAL, ["USSR", "U.S.S.R."]),
+    ("CSK", "Czechoslovakia", PartyKind.HISTORICAL, []),
+    ("YUG", "Yugoslavia", PartyKind.HISTORICAL, []),
+    ("DDR", "East Germany", PartyKind.HISTORICAL, ["German Democratic Republic", "GDR"]),
+    ("HEZ", "Hezbollah", PartyKind.NON_STATE, ["Hezbollah (Lebanon)*", "Hizbollah"]),
+    (
+        "HOU",
+        "Houthi rebels",
+        PartyKind.NON_STATE,
+        ["Houthi rebels (Yemen)*", "Ansar Allah", "Houthis"],
+    ),
+]
+
+
+def party_rows() -> list[tuple[str, str, str, str, str, list[str]]]:
+    """(code, alpha3, name, official name, kind, aliases) for every starting party."""
+    rows = []
+    for country in pycountry.countries:
+        code = country.alpha_2
+        common = getattr(country, "common_name", None)
+        official = getattr(country, "official_name", "") or ""
+        name = STATE_NAMES.get(code) or common or country.name
+        aliases = {
+            country.alpha_3,
+            country.name,
+            common or "",
+            official,
+            *STATE_ALIASES.get(code, []),
+        }
+        aliases.discard("")
+        aliases.discard(name)
+        rows.append((code, country.alpha_3, name, official, PartyKind.STATE, sorted(aliases)))
+    for code, name, kind, aliases in OTHER_PARTIES:
+        rows.append((code, "", name, "", kind, aliases))
+    return rows
+
+
+def load_parties(country_model, alias_model, normalize) -> int:
+    """Create the missing parties and aliases; returns how many parties were created."""
+    existing = set(country_model.objects.values_list("code", flat=True))
+    taken = set(alias_model.objects.values_list("alias_normalized", flat=True))
+    created = 0
+    for code, alpha3, name, official, kind, aliases in party_rows():
+        if code in existing:
+            continue
+        party = country_model.objects.create(
+            code=code, iso_alpha3=alpha3, name=name, official_name=official, kind=kind
+        )
+        created += 1
+        for alias in [code, *aliases]:
+            key = normalize(alias)
+            if key and key not in taken and key != normalize(name):
+                alias_model.objects.create(country=party, alias=alias, alias_normalized=key)
+                taken.add(key)
+    return created

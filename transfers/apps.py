@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_roles(sender, **kwargs) -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    from transfers.roles import roles_sync
+
+    roles_sync(Group, Permission)
+
+
+class TransfersConfig(AppConfig):
+    name = "transfers"
+    verbose_name = "Sourced records"
+
+    def ready(self) -> None:
+        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="stockpile_roles_sync")

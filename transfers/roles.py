@@ -1,0 +1,44 @@
+"""The three roles, as auth groups with model permissions.
+
+- viewer: reads everything (view permission on every model of both apps).
+- editor: creates and changes records and evidence; cannot delete records or manage users.
+- administrator: everything in both apps, plus users, groups, tokens and schedules.
+
+Migration 0002 creates the groups; `roles_sync` runs again after every migrate so that models
+added later get their permissions too.
+"""
+
+from __future__ import annotations
+
+VIEWER = "viewer"
+EDITOR = "editor"
+ADMINISTRATOR = "administrator"
+ROLE_NAMES = (VIEWER, EDITOR, ADMINISTRATOR)
+
+APPS = ("inventory", "transfers")
+ADMIN_EXTRA_APPS = ("auth", "authtoken", "django_celery_beat")
+# Derived data that editors may view but not change by hand.
+READ_ONLY_FOR_EDITORS = (
+    "ledgerentry",
+    "stockestimate",
+    "estimatepoint",
+    "stalepair",
+    "importbatch",
+)
+
+
+def roles_sync(group_model, permission_model) -> None:
+    """Create the groups if missing and give each the permissions of its role."""
+    perms = permission_model.objects.select_related("content_type")
+    app_perms = [p for p in perms if p.content_type.app_label in APPS]
+    viewer = [p for p in app_perms if p.codename.startswith("view_")]
+    editor = viewer + [
+        p
+        for p in app_perms
+        if p.codename.split("_", 1)[0] in ("add", "change")
+        and p.content_type.model not in READ_ONLY_FOR_EDITORS
+    ]
+    administrator = app_perms + [p for p in perms if p.content_type.app_label in ADMIN_EXTRA_APPS]
+    for name, granted in ((VIEWER, viewer), (EDITOR, editor), (ADMINISTRATOR, administrator)):
+        group, _ = group_model.objects.get_or_create(name=name)
+        group.permissions.set(granted)

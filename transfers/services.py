@@ -1,0 +1,211 @@
+"""Every write to the sourced records and their evidence.
+
+The admin, the API, the importers and the tasks all call these functions, so validation,
+history (and, later, the stock ledger) cannot be skipped by one door. Each function is
+keyword-only, validates with full_clean() and runs in one transaction: when it refuses,
+nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from inventory.services import Actor, tracked_delete, tracked_save
+from transfers.choices import PledgeStatus
+from transfers.models import (
+    RECORD_FIELDS,
+    Authorization,
+    Citation,
+    Expenditure,
+    Holding,
+    Pledge,
+    Source,
+    Transfer,
+    canonical_url,
+)
+
+R = TypeVar("R", bound=models.Model)
+CitationSpec = Mapping[str, Any]
+
+SOURCE_FIELDS = (
+    "url",
+    "title",
+    "publisher",
+    "author",
+    "published_at",
+    "retrieved_at",
+    "archive_url",
+    "content_sha256",
+    "source_type",
+    "reliability",
+    "notes",
+)
+
+
+# -- sources --------------------------------------------------------------------------------
+
+
+def source_create(*, url: str, title: str, actor: Actor = None, **fields: Any) -> Source:
+    return tracked_save(Source(url=url, title=title, **fields), actor=actor)
+
+
+def source_update(*, source: Source, actor: Actor = None, **fields: Any) -> Source:
+    for name, value in fields.items():
+        setattr(source, name, value)
+    return tracked_save(source, actor=actor)
+
+
+def source_get_or_create(*, url: str, actor: Actor = None, **defaults: Any) -> tuple[Source, bool]:
+    """The source with this canonical URL, or a new one from `defaults` (title required)."""
+    existing = Source.objects.filter(url_canonical=canonical_url(url)).first()
+    if existing is not None:
+        return existing, False
+    if not defaults.get("title"):
+        raise ValidationError({"title": f"A new source ({url}) needs a title."})
+    return source_create(url=url, actor=actor, **defaults), True
+
+
+def source_delete(*, source: Source, actor: Actor = None) -> None:
+    if source.citations.exists():
+        raise ValidationError(
+            f"Source {source.pk} ({source.url}) is cited by {source.citations.count()} "
+            "record(s); remove those citations first."
+        )
+    tracked_delete(source, actor=actor)
+
+
+# -- citations ------------------------------------------------------------------------------
+
+
+def _record_field(record: models.Model) -> str:
+    name = record._meta.model_name
+    if name not in RECORD_FIELDS:
+        raise ValidationError(f"{record._meta.verbose_name} records do not carry citations.")
+    return name
+
+
+def citation_create(
+    *, record: models.Model, source: Source | Mapping[str, Any], actor: Actor = None, **fields: Any
+) -> Citation:
+    """Cite `source` (a Source, or the fields of one, matched by canonical URL) for `record`."""
+    with transaction.atomic():
+        if not isinstance(source, Source):
+            spec = dict(source)
+            source, _ = source_get_or_create(actor=actor, **spec)
+        citation = Citation(source=source, **{_record_field(record): record}, **fields)
+        return tracked_save(citation, actor=actor)
+
+
+def citation_update(*, citation: Citation, actor: Actor = None, **fields: Any) -> Citation:
+    for name, value in fields.items():
+        setattr(citation, name, value)
+    return tracked_save(citation, actor=actor)
+
+
+def citation_delete(*, citation: Citation, actor: Actor = None) -> None:
+    tracked_delete(citation, actor=actor)
+
+
+# -- records --------------------------------------------------------------------------------
+
+
+def _after_record_write(record: models.Model) -> None:
+    """Keep what depends on a record in step with it (pledge status follows deliveries)."""
+    if isinstance(record, Transfer) and record.pledge_id is not None:
+        _pledge_follow_deliveries(record.pledge)
+
+
+def _pledge_follow_deliveries(pledge: Pledge) -> None:
+    if (
+        pledge.status in (PledgeStatus.UNDER_DISCUSSION, PledgeStatus.ANNOUNCED)
+        and pledge.deliveries.exists()
+    ):
+        pledge.status = PledgeStatus.PARTIALLY_DELIVERED
+        tracked_save(pledge)
+
+
+def record_create(
+    *,
+    model: type[R],
+    actor: Actor = None,
+    citations: Iterable[CitationSpec] = (),
+    **fields: Any,
+) -> R:
+    """Create a record of `model` with its citations, all or nothing."""
+    with transaction.atomic():
+        record = tracked_save(model(**fields), actor=actor)
+        for spec in citations:
+            citation_create(record=record, actor=actor, **spec)
+        _after_record_write(record)
+    return record
+
+
+def record_update(*, record: R, actor: Actor = None, **fields: Any) -> R:
+    """Change fields of a record; unknown field names are refused."""
+    known = {field.name for field in record._meta.get_fields()}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ValidationError(
+            {name: f"{name!r} is not a field of {record._meta.verbose_name}." for name in unknown}
+        )
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(record, name, value)
+        tracked_save(record, actor=actor)
+        _after_record_write(record)
+    return record
+
+
+def record_delete(*, record: models.Model, actor: Actor = None) -> None:
+    """Delete a record and its citations; the history of both stays."""
+    if isinstance(record, Pledge) and record.deliveries.exists():
+        raise ValidationError(
+            f"Pledge {record.pk} is fulfilled by {record.deliveries.count()} transfer(s); "
+            "unlink or delete them first."
+        )
+    with transaction.atomic():
+        for citation in Citation.objects.filter(**{_record_field(record): record}):
+            tracked_delete(citation, actor=actor)
+        tracked_delete(record, actor=actor)
+
+
+def holding_create(
+    *, actor: Actor = None, citations: Iterable[CitationSpec] = (), **fields: Any
+) -> Holding:
+    return record_create(model=Holding, actor=actor, citations=citations, **fields)
+
+
+def pledge_create(
+    *, actor: Actor = None, citations: Iterable[CitationSpec] = (), **fields: Any
+) -> Pledge:
+    return record_create(model=Pledge, actor=actor, citations=citations, **fields)
+
+
+def transfer_create(
+    *, actor: Actor = None, citations: Iterable[CitationSpec] = (), **fields: Any
+) -> Transfer:
+    return record_create(model=Transfer, actor=actor, citations=citations, **fields)
+
+
+def expenditure_create(
+    *, actor: Actor = None, citations: Iterable[CitationSpec] = (), **fields: Any
+) -> Expenditure:
+    return record_create(model=Expenditure, actor=actor, citations=citations, **fields)
+
+
+def authorization_create(
+    *, actor: Actor = None, citations: Iterable[CitationSpec] = (), **fields: Any
+) -> Authorization:
+    return record_create(model=Authorization, actor=actor, citations=citations, **fields)
+
+
+def pledge_set_status(*, pledge: Pledge, status: str, actor: Actor = None) -> Pledge:
+    return record_update(record=pledge, actor=actor, status=status)
+
+
+def pledge_mark_delivered(*, pledge: Pledge, actor: Actor = None) -> Pledge:
+    return pledge_set_status(pledge=pledge, status=PledgeStatus.DELIVERED, actor=actor)
