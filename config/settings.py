@@ -155,6 +155,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Periodic tasks. django-celery-beat copies these into its tables on start, where the admin
+# shows them and an administrator can change their schedule. One key per task.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # Email: console backend on a laptop; SMTP when EMAIL_HOST is set.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
