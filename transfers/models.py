@@ -63,14 +63,13 @@ def canonical_url(url: str) -> str:
 class Source(models.Model):
     """A document that evidence comes from: one row per canonical URL."""
 
-    url = models.URLField("URL", max_length=2000)
-    url_canonical = models.CharField(
-        "canonical URL",
+    url = models.URLField(
+        "URL",
         max_length=2000,
-        editable=False,
-        unique=True,
-        error_messages={"unique": "A source with this canonical URL already exists."},
+        blank=True,
+        help_text="Leave empty only for documents that have no address (print, a briefing).",
     )
+    url_canonical = models.CharField("canonical URL", max_length=2000, editable=False, blank=True)
     title = models.CharField(max_length=500)
     publisher = models.CharField(max_length=200, blank=True)
     author = models.CharField(max_length=200, blank=True)
@@ -102,6 +101,12 @@ class Source(models.Model):
     class Meta:
         ordering = ["-published_at", "title"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["url_canonical"],
+                condition=~models.Q(url_canonical=""),
+                name="source_url_canonical_unique",
+                violation_error_message="A source with this canonical URL already exists.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(content_sha256="")
                 | models.Q(content_sha256__regex=r"^[0-9a-f]{64}$"),
@@ -114,7 +119,7 @@ class Source(models.Model):
         return self.title
 
     def clean(self) -> None:
-        self.url_canonical = canonical_url(self.url)
+        self.url_canonical = canonical_url(self.url) if self.url else ""
         self.content_sha256 = (self.content_sha256 or "").strip().lower()
         if self.content_sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.content_sha256):
             raise ValidationError(
@@ -128,9 +133,9 @@ class Source(models.Model):
                 {"url": f"{self.url!r} is already a source (canonical URL {self.url_canonical})."}
             )
 
-    def validate_unique(self, exclude=None) -> None:
-        # url_canonical is checked in clean() with a message naming the URL.
-        super().validate_unique(exclude={*(exclude or ()), "url_canonical"})
+    def validate_constraints(self, exclude=None) -> None:
+        # The canonical URL is checked in clean() with a message naming the URL.
+        super().validate_constraints(exclude={*(exclude or ()), "url_canonical"})
 
 
 class SourcedRecord(QuantityFields, DatedFields):

@@ -59,9 +59,15 @@ def source_update(*, source: Source, actor: Actor = None, **fields: Any) -> Sour
     return tracked_save(source, actor=actor)
 
 
-def source_get_or_create(*, url: str, actor: Actor = None, **defaults: Any) -> tuple[Source, bool]:
-    """The source with this canonical URL, or a new one from `defaults` (title required)."""
-    existing = Source.objects.filter(url_canonical=canonical_url(url)).first()
+def source_get_or_create(
+    *, url: str = "", actor: Actor = None, **defaults: Any
+) -> tuple[Source, bool]:
+    """The source with this canonical URL (or, without a URL, this title), or a new one
+    from `defaults` (title required)."""
+    if url:
+        existing = Source.objects.filter(url_canonical=canonical_url(url)).first()
+    else:  # a document without an address is known by its title
+        existing = Source.objects.filter(url_canonical="", title=defaults.get("title", "")).first()
     if existing is not None:
         return existing, False
     if not defaults.get("title"):
@@ -98,6 +104,11 @@ def citation_create(
             source, _ = source_get_or_create(actor=actor, **spec)
         citation = Citation(source=source, **{_record_field(record): record}, **fields)
         return tracked_save(citation, actor=actor)
+
+
+def citation_save(*, citation: Citation, actor: Actor = None) -> Citation:
+    """Save a citation whose fields are already set (the admin's inline rows)."""
+    return tracked_save(citation, actor=actor)
 
 
 def citation_update(*, citation: Citation, actor: Actor = None, **fields: Any) -> Citation:
@@ -140,6 +151,14 @@ def record_create(
         record = tracked_save(model(**fields), actor=actor)
         for spec in citations:
             citation_create(record=record, actor=actor, **spec)
+        _after_record_write(record)
+    return record
+
+
+def record_save(*, record: R, actor: Actor = None) -> R:
+    """Save a record whose fields are already set (the admin's forms)."""
+    with transaction.atomic():
+        tracked_save(record, actor=actor)
         _after_record_write(record)
     return record
 

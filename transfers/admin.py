@@ -1,0 +1,356 @@
+"""Admin for the sourced records and their evidence: built for a day of data entry.
+
+Countries and systems are picked by autocomplete; citations sit inline on every record,
+with the source picked by autocomplete or created in place (the "+" next to it); records
+without a citation are marked "unsourced" and can be filtered. All writes go through
+`transfers.services`.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from inventory.admin import TrackedAdmin
+from transfers.models import (
+    Authorization,
+    Citation,
+    Expenditure,
+    Holding,
+    Pledge,
+    Source,
+    Transfer,
+)
+from transfers.selectors import RECORD_PARTIES, has_citation
+from transfers.services import (
+    citation_delete,
+    citation_save,
+    record_delete,
+    record_save,
+    source_delete,
+)
+
+
+class CitationInline(admin.StackedInline):
+    model = Citation
+    extra = 1
+    autocomplete_fields = ["source"]
+    fields = [
+        ("source", "locator"),
+        "excerpt",
+        ("stance", "attribution", "reliability", "credibility"),
+    ]
+    verbose_name = "citation"
+    verbose_name_plural = "citations (the evidence for this record)"
+
+
+class SourcedFilter(admin.SimpleListFilter):
+    title = "evidence"
+    parameter_name = "sourced"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Sourced"), ("no", "Unsourced")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(is_sourced=True)
+        if self.value() == "no":
+            return queryset.filter(is_sourced=False)
+        return queryset
+
+
+class RecordAdmin(TrackedAdmin):
+    """Common admin of the five record types."""
+
+    inlines = [CitationInline]
+    date_hierarchy = "date"
+    search_fields = [
+        "system__name",
+        "system__aliases__alias",
+        "notes",
+        "external_id",
+        "citations__excerpt",
+        "citations__source__title",
+    ]
+    readonly_fields = ["external_id", "created_at", "updated_at"]
+    quantity_fieldset = (
+        "Quantity",
+        {
+            "fields": [("quantity_text", "quantity_low", "quantity_high")],
+            "description": (
+                'Type the wording as reported ("dozens", "at least 20", "about 100", '
+                '"unknown") and leave the bounds empty: they are filled in from the wording. '
+                "Fill in the bounds yourself to override. Empty bounds mean unknown, "
+                "an empty high bound means no upper bound."
+            ),
+        },
+    )
+    date_fieldset = (
+        "Date",
+        {
+            "fields": [("date", "date_precision")],
+            "description": "Month and year dates are stored as the first day of their period. "
+            "Leave the date empty if it is not known.",
+        },
+    )
+
+    def get_queryset(self, request):
+        model = self.model
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(*RECORD_PARTIES[model], "system")
+            .annotate(is_sourced=has_citation(model))
+        )
+
+    @admin.display(boolean=True, description="sourced", ordering="is_sourced")
+    def sourced(self, obj) -> bool:
+        return obj.is_sourced
+
+    @admin.display(description="quantity", ordering="quantity_low")
+    def quantity(self, obj) -> str:
+        return obj.quantity_display
+
+    @admin.display(description="date", ordering="date")
+    def when(self, obj) -> str:
+        return obj.date_display
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), "sourced_marker"]
+
+    @admin.display(description="evidence", ordering="is_sourced")
+    def sourced_marker(self, obj) -> str:
+        if obj.is_sourced:
+            return format_html('<span title="{}">✔ sourced</span>', "has at least one citation")
+        return format_html('<strong style="color:#ba2121">{}</strong>', "UNSOURCED")
+
+    def save_model(self, request, obj, form, change):
+        record_save(record=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        record_delete(record=obj, actor=request.user)
+
+    def save_inline(self, request, parent, obj):
+        if isinstance(obj, Citation):
+            citation_save(citation=obj, actor=request.user)
+        else:
+            super().save_inline(request, parent, obj)
+
+    def delete_inline(self, request, obj):
+        if isinstance(obj, Citation):
+            citation_delete(citation=obj, actor=request.user)
+        else:
+            super().delete_inline(request, obj)
+
+
+@admin.register(Holding)
+class HoldingAdmin(RecordAdmin):
+    list_display = ["__str__", "holder", "kind", "system", "quantity", "when"]
+    list_filter = [
+        SourcedFilter,
+        "kind",
+        "date_precision",
+        ("holder", admin.RelatedOnlyFieldListFilter),
+    ]
+    autocomplete_fields = ["holder", "supplier", "system"]
+    fieldsets = [
+        (None, {"fields": ["holder", "kind", "system", "supplier"]}),
+        RecordAdmin.quantity_fieldset,
+        RecordAdmin.date_fieldset,
+        ("Notes", {"fields": ["notes", "external_id", "created_at", "updated_at"]}),
+    ]
+    search_fields = [*RecordAdmin.search_fields, "holder__name", "holder__code"]
+
+
+@admin.register(Pledge)
+class PledgeAdmin(RecordAdmin):
+    list_display = [
+        "id",
+        "donor_or_undisclosed",
+        "recipient",
+        "system",
+        "quantity",
+        "when",
+        "status",
+    ]
+    list_filter = [
+        SourcedFilter,
+        "status",
+        "date_precision",
+        ("donor", admin.RelatedOnlyFieldListFilter),
+        ("recipient", admin.RelatedOnlyFieldListFilter),
+    ]
+    autocomplete_fields = ["donor", "recipient", "system"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["donor", "recipient", "system", "status"],
+                "description": "Leave the donor empty when it is undisclosed "
+                '("talks with third countries").',
+            },
+        ),
+        RecordAdmin.quantity_fieldset,
+        ("Announced", RecordAdmin.date_fieldset[1]),
+        ("Notes", {"fields": ["notes", "external_id", "created_at", "updated_at"]}),
+    ]
+    search_fields = [*RecordAdmin.search_fields, "donor__name", "recipient__name"]
+
+    @admin.display(description="donor", ordering="donor__name")
+    def donor_or_undisclosed(self, obj) -> str:
+        return obj.donor_display
+
+
+@admin.register(Transfer)
+class TransferAdmin(RecordAdmin):
+    list_display = ["id", "donor", "recipient", "system", "quantity", "when", "basis", "condition"]
+    list_filter = [
+        SourcedFilter,
+        "basis",
+        "condition",
+        "date_precision",
+        ("donor", admin.RelatedOnlyFieldListFilter),
+        ("recipient", admin.RelatedOnlyFieldListFilter),
+    ]
+    autocomplete_fields = ["donor", "recipient", "system", "pledge"]
+    fieldsets = [
+        (None, {"fields": ["donor", "recipient", "system", "basis", "pledge", "condition"]}),
+        RecordAdmin.quantity_fieldset,
+        ("Delivered", RecordAdmin.date_fieldset[1]),
+        ("Notes", {"fields": ["notes", "external_id", "created_at", "updated_at"]}),
+    ]
+    search_fields = [*RecordAdmin.search_fields, "donor__name", "recipient__name"]
+
+
+@admin.register(Expenditure)
+class ExpenditureAdmin(RecordAdmin):
+    list_display = ["id", "holder", "kind", "system", "quantity", "when", "location"]
+    list_filter = [
+        SourcedFilter,
+        "kind",
+        "date_precision",
+        ("holder", admin.RelatedOnlyFieldListFilter),
+    ]
+    autocomplete_fields = ["holder", "system"]
+    fieldsets = [
+        (None, {"fields": ["holder", "kind", "system", "location"]}),
+        RecordAdmin.quantity_fieldset,
+        RecordAdmin.date_fieldset,
+        ("Notes", {"fields": ["notes", "external_id", "created_at", "updated_at"]}),
+    ]
+    search_fields = [*RecordAdmin.search_fields, "holder__name", "location"]
+
+
+@admin.register(Authorization)
+class AuthorizationAdmin(RecordAdmin):
+    list_display = ["id", "grantor", "holder", "kind", "system", "scope", "when", "valid_until"]
+    list_filter = [SourcedFilter, "kind", ("grantor", admin.RelatedOnlyFieldListFilter)]
+    autocomplete_fields = ["grantor", "holder", "system"]
+    fieldsets = [
+        (None, {"fields": ["grantor", "holder", "system", "kind", "scope"]}),
+        ("Granted", {"fields": [("date", "date_precision"), "valid_until"]}),
+        ("Notes", {"fields": ["notes", "external_id", "created_at", "updated_at"]}),
+    ]
+    search_fields = [
+        "system__name",
+        "system__aliases__alias",
+        "scope",
+        "notes",
+        "grantor__name",
+        "holder__name",
+        "citations__excerpt",
+    ]
+
+
+@admin.register(Source)
+class SourceAdmin(TrackedAdmin):
+    list_display = ["title", "publisher", "published_at", "source_type", "reliability", "link"]
+    list_filter = ["source_type", "reliability", "publisher"]
+    search_fields = ["title", "url", "url_canonical", "publisher", "author"]
+    readonly_fields = ["url_canonical", "created_at", "updated_at"]
+    date_hierarchy = "published_at"
+    fieldsets = [
+        (None, {"fields": ["url", "url_canonical", "title", "publisher", "author", "source_type"]}),
+        ("Grading", {"fields": ["reliability"]}),
+        ("Capture", {"fields": ["published_at", "retrieved_at", "archive_url", "content_sha256"]}),
+        ("Notes", {"fields": ["notes", "created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="URL")
+    def link(self, obj) -> str:
+        return format_html(
+            '<a href="{}" rel="noreferrer noopener" target="_blank">open</a>', obj.url
+        )
+
+    def delete_model(self, request, obj):
+        source_delete(source=obj, actor=request.user)
+
+
+@admin.register(Citation)
+class CitationAdmin(TrackedAdmin):
+    list_display = ["id", "source", "record_label", "grade", "stance", "attribution"]
+    list_filter = ["stance", "attribution", "reliability", "credibility"]
+    list_select_related = [
+        "source",
+        "holding",
+        "pledge",
+        "transfer",
+        "expenditure",
+        "authorization",
+    ]
+    search_fields = ["excerpt", "source__title", "source__url"]
+    autocomplete_fields = [
+        "source",
+        "holding",
+        "pledge",
+        "transfer",
+        "expenditure",
+        "authorization",
+    ]
+    fieldsets = [
+        (None, {"fields": ["source", "locator", "excerpt"]}),
+        (
+            "The record it supports (exactly one)",
+            {"fields": ["holding", "pledge", "transfer", "expenditure", "authorization"]},
+        ),
+        ("Grade", {"fields": [("stance", "attribution", "reliability", "credibility")]}),
+    ]
+
+    @admin.display(description="record")
+    def record_label(self, obj) -> str:
+        return str(obj.record)
+
+    def save_model(self, request, obj, form, change):
+        citation_save(citation=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        citation_delete(citation=obj, actor=request.user)
+
+
+class HistoryEntryAdmin(admin.ModelAdmin):
+    """Read-only list of a model's history rows: what survives a deletion is found here."""
+
+    list_display = ["history_date", "history_type", "id", "__str__", "door", "actor_name"]
+    list_filter = ["history_type", "door"]
+    search_fields = ["actor_name", "history_change_reason"]
+    date_hierarchy = "history_date"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        subject = self.model.instance_type._meta
+        return request.user.has_perm(f"{subject.app_label}.view_{subject.model_name}")
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+
+for _model in (Holding, Pledge, Transfer, Expenditure, Authorization, Source, Citation):
+    admin.site.register(_model.history.model, HistoryEntryAdmin)
