@@ -8,7 +8,7 @@ Every save and delete made in the admin goes through the services (`tracked_save
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import transaction
+from django.db import models, transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias
@@ -25,6 +25,7 @@ class TrackedAdmin(SimpleHistoryAdmin):
     """A ModelAdmin whose writes go through `tracked_save` / `tracked_delete`."""
 
     history_list_display = ["door", "actor_name"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_per_page = 50
     show_full_result_count = False
 

@@ -77,8 +77,24 @@ def tracked_history(**kwargs) -> HistoricalRecords:
     return HistoricalRecords(bases=[HistoryContext], cascade_delete_history=False, **kwargs)
 
 
+_current_actor: contextvars.ContextVar = contextvars.ContextVar("actor", default=None)
+
+
+@contextlib.contextmanager
+def history_actor(actor) -> Iterator[None]:
+    """Attribute history rows written inside the block, that name no user, to `actor`
+    (deletes of many rows at once, cascades)."""
+    token = _current_actor.set(actor)
+    try:
+        yield
+    finally:
+        _current_actor.reset(token)
+
+
 def _stamp_history_row(sender, history_instance, **kwargs) -> None:
     history_instance.door = current_door()
+    if history_instance.history_user is None and _current_actor.get() is not None:
+        history_instance.history_user = _current_actor.get()
     user = history_instance.history_user
     if user is not None and not history_instance.actor_name:
         history_instance.actor_name = user.get_username()

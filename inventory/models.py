@@ -102,7 +102,8 @@ class CountryAlias(models.Model):
             raise ValidationError({"alias": f"The alias {self.alias!r} has no letters or digits."})
 
     def validate_unique(self, exclude=None) -> None:
-        super().validate_unique(exclude=exclude)
+        # alias_normalized is checked below with a message that names the alias.
+        super().validate_unique(exclude={*(exclude or ()), "alias_normalized"})
         clash = CountryAlias.objects.filter(alias_normalized=self.alias_normalized).exclude(
             pk=self.pk
         )
@@ -226,7 +227,8 @@ class WeaponSystemAlias(models.Model):
             raise ValidationError({"alias": f"The alias {self.alias!r} has no letters or digits."})
 
     def validate_unique(self, exclude=None) -> None:
-        super().validate_unique(exclude=exclude)
+        # alias_normalized is checked below with a message that names the alias.
+        super().validate_unique(exclude={*(exclude or ()), "alias_normalized"})
         clash = WeaponSystemAlias.objects.filter(alias_normalized=self.alias_normalized).exclude(
             pk=self.pk
         )

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from inventory.history import current_door
+from inventory.history import current_door, history_actor
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias
 
 M = TypeVar("M", bound=models.Model)
@@ -71,26 +71,10 @@ def tracked_bulk_update(
 
 
 def tracked_bulk_delete(queryset: models.QuerySet, *, actor: Actor = None) -> int:
-    """Delete a queryset, writing a "-" history row for each object first."""
-    model = queryset.model
-    history_model = model.history.model
-    with transaction.atomic():
-        objs = list(queryset)
-        attrs = _actor_attrs(actor)
-        rows = [
-            history_model(
-                history_type="-",
-                history_user=actor,
-                **{
-                    field.attname: getattr(obj, field.attname)
-                    for field in history_model.tracked_fields
-                },
-                **attrs,
-            )
-            for obj in objs
-        ]
-        history_model.objects.bulk_create(rows)
-        deleted, _ = model.objects.filter(pk__in=[obj.pk for obj in objs]).delete()
+    """Delete a queryset; each deleted object (cascades included) gets a "-" history row
+    naming the actor and the door."""
+    with transaction.atomic(), history_actor(actor):
+        deleted, _ = queryset.delete()
     return deleted
 
 

@@ -30,3 +30,29 @@ def celery_worker(transactional_db):
         shutdown_timeout=30,
     ) as worker:
         yield worker
+
+
+@pytest.fixture
+def editor(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="editor", role="editor")
+
+
+@pytest.fixture
+def viewer(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="viewer", role="viewer")
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client
