@@ -331,6 +331,7 @@ class HistoryEntryAdmin(admin.ModelAdmin):
     """Read-only list of a model's history rows: what survives a deletion is found here."""
 
     list_display = ["history_date", "history_type", "id", "__str__", "door", "actor_name"]
+    formfield_overrides = TrackedAdmin.formfield_overrides
     list_filter = ["history_type", "door"]
     search_fields = ["actor_name", "history_change_reason"]
     date_hierarchy = "history_date"
