@@ -87,7 +87,6 @@ def party_rows() -> list[tuple[str, str, str, str, str, list[str]]]:
             *STATE_ALIASES.get(code, []),
         }
         aliases.discard("")
-        aliases.discard(name)
         rows.append((code, country.alpha_3, name, official, PartyKind.STATE, sorted(aliases)))
     for code, name, kind, aliases in OTHER_PARTIES:
         rows.append((code, "", name, "", kind, aliases))
@@ -106,9 +105,9 @@ def load_parties(country_model, alias_model, normalize) -> int:
             code=code, iso_alpha3=alpha3, name=name, official_name=official, kind=kind
         )
         created += 1
-        for alias in [code, *aliases]:
+        for alias in [name, code, *aliases]:
             key = normalize(alias)
-            if key and key not in taken and key != normalize(name):
+            if key and key not in taken:
                 alias_model.objects.create(country=party, alias=alias, alias_normalized=key)
                 taken.add(key)
     return created

@@ -15,7 +15,13 @@ from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from inventory.history import current_door, history_actor
-from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias
+from inventory.models import (
+    Country,
+    CountryAlias,
+    WeaponSystem,
+    WeaponSystemAlias,
+    normalize_alias,
+)
 
 M = TypeVar("M", bound=models.Model)
 Actor = AbstractBaseUser | None
@@ -92,8 +98,9 @@ def country_create(
 ) -> Country:
     with transaction.atomic():
         country = tracked_save(Country(code=code, name=name, kind=kind, **fields), actor=actor)
-        for alias in aliases:
-            country_alias_add(country=country, alias=alias, actor=actor)
+        for alias in dict.fromkeys([name, *aliases]):
+            if not CountryAlias.objects.filter(alias_normalized=normalize_alias(alias)).exists():
+                country_alias_add(country=country, alias=alias, actor=actor)
     return country
 
 
@@ -138,7 +145,6 @@ def weapon_system_alias_add(
 
 def parties_load() -> int:
     """Create any starting party that is missing (see inventory.parties)."""
-    from inventory.models import normalize_alias
     from inventory.parties import load_parties
 
     with transaction.atomic():
