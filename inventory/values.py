@@ -21,7 +21,8 @@ class QuantityFields(models.Model):
     """quantity_low..quantity_high, with the original wording.
 
     Both bounds empty: unknown. High empty with a low bound: unbounded ("at least 20").
-    Setting only `quantity_text` fills the bounds through `parse_quantity` on clean().
+    On clean(), `parse_quantity` fills the bounds from `quantity_text` when only the text is
+    given, or when the text was changed and the bounds were not.
     """
 
     quantity_low = models.IntegerField(
@@ -46,6 +47,18 @@ class QuantityFields(models.Model):
     class Meta:
         abstract = True
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        loaded = instance.__dict__
+        if {"quantity_low", "quantity_high", "quantity_text"} <= loaded.keys():
+            instance._loaded_quantity = (
+                loaded["quantity_low"],
+                loaded["quantity_high"],
+                loaded["quantity_text"],
+            )
+        return instance
+
     @property
     def quantity(self) -> QuantityRange:
         return QuantityRange(self.quantity_low, self.quantity_high, self.quantity_text)
@@ -61,7 +74,11 @@ class QuantityFields(models.Model):
         low, high = self.quantity_low, self.quantity_high
         text = (self.quantity_text or "").strip()
         self.quantity_text = text
-        if low is None and high is None and text:
+        loaded = getattr(self, "_loaded_quantity", None)
+        rewritten = loaded is not None and text != loaded[2] and (low, high) == loaded[:2]
+        if text and ((low is None and high is None) or rewritten):
+            # Bounds follow the wording when only the wording is given, or when the wording
+            # was changed and the bounds were left as they were.
             try:
                 parsed = parse_quantity(text)
             except QuantityParseError as exc:

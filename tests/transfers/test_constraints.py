@@ -222,3 +222,16 @@ def test_month_and_year_dates_are_stored_as_the_start_of_their_period():
     assert transfer.date_display == "2024"
     undated = transfer_create(**_transfer_fields(date=None, date_precision="day"))
     assert undated.date_precision == "unknown" and undated.date_display == "date unknown"
+
+
+def test_bounds_follow_a_changed_wording_unless_they_were_changed_too():
+    transfer = transfer_create(**_transfer_fields(quantity_text="dozens"))
+    transfer = Transfer.objects.get(pk=transfer.pk)
+    transfer.quantity_text = "at least 30"
+    transfer.full_clean()
+    assert (transfer.quantity_low, transfer.quantity_high) == (30, None)
+    transfer = Transfer.objects.get(pk=transfer.pk)
+    transfer.quantity_text = "dozens (our count: 40)"
+    transfer.quantity_low = transfer.quantity_high = 40
+    transfer.full_clean()
+    assert (transfer.quantity_low, transfer.quantity_high) == (40, 40)
