@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -158,7 +159,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Periodic tasks. django-celery-beat copies these into its tables on start, where the admin
 # shows them and an administrator can change their schedule. One key per task.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Refresh estimates whose own refresh was missed (broker down at commit, worker killed).
+    "estimates-sweep": {"task": "inventory.estimates_sweep", "schedule": 60.0},
+    # Re-post the ledger from the records and recompute every estimate and the series.
+    "estimates-rebuild": {
+        "task": "inventory.estimates_rebuild",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
+# Refresh estimates in the writer's process after commit instead of through the broker
+# (for scripts and tests that run without a worker). Off by default.
+STOCKPILE_ESTIMATES_SYNC = env_bool("STOCKPILE_ESTIMATES_SYNC", False)
 
 # Email: console backend on a laptop; SMTP when EMAIL_HOST is set.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

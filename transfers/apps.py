@@ -16,3 +16,6 @@ class TransfersConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="stockpile_roles_sync")
+        from transfers.ledger import register
+
+        register()  # the full ledger rebuild re-posts these records

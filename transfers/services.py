@@ -16,6 +16,7 @@ from django.db import models, transaction
 
 from inventory.services import Actor, tracked_delete, tracked_save
 from transfers.choices import PledgeStatus
+from transfers.ledger import records_post_ledger
 from transfers.models import (
     RECORD_FIELDS,
     Authorization,
@@ -94,8 +95,19 @@ def _record_field(record: models.Model) -> str:
     return name
 
 
+def _citation_regrade(citation: Citation, *, before: models.Model | None = None) -> None:
+    """A citation's grade is part of its record's ledger rows: re-post them."""
+    for record in {citation.record, before} - {None}:
+        records_post_ledger(type(record), [record.pk])
+
+
 def citation_create(
-    *, record: models.Model, source: Source | Mapping[str, Any], actor: Actor = None, **fields: Any
+    *,
+    record: models.Model,
+    source: Source | Mapping[str, Any],
+    actor: Actor = None,
+    post_ledger: bool = True,
+    **fields: Any,
 ) -> Citation:
     """Cite `source` (a Source, or the fields of one, matched by canonical URL) for `record`."""
     with transaction.atomic():
@@ -103,31 +115,62 @@ def citation_create(
             spec = dict(source)
             source, _ = source_get_or_create(actor=actor, **spec)
         citation = Citation(source=source, **{_record_field(record): record}, **fields)
-        return tracked_save(citation, actor=actor)
+        tracked_save(citation, actor=actor)
+        if post_ledger:
+            _citation_regrade(citation)
+        return citation
+
+
+def _citation_before(citation: Citation) -> models.Model | None:
+    if citation.pk is None:
+        return None
+    stored = Citation.objects.filter(pk=citation.pk).first()
+    return stored.record if stored is not None else None
 
 
 def citation_save(*, citation: Citation, actor: Actor = None) -> Citation:
     """Save a citation whose fields are already set (the admin's inline rows)."""
-    return tracked_save(citation, actor=actor)
+    with transaction.atomic():
+        before = _citation_before(citation)
+        tracked_save(citation, actor=actor)
+        _citation_regrade(citation, before=before)
+    return citation
 
 
 def citation_update(*, citation: Citation, actor: Actor = None, **fields: Any) -> Citation:
     for name, value in fields.items():
         setattr(citation, name, value)
-    return tracked_save(citation, actor=actor)
+    return citation_save(citation=citation, actor=actor)
 
 
 def citation_delete(*, citation: Citation, actor: Actor = None) -> None:
-    tracked_delete(citation, actor=actor)
+    with transaction.atomic():
+        record = citation.record
+        tracked_delete(citation, actor=actor)
+        if record is not None:
+            records_post_ledger(type(record), [record.pk])
 
 
 # -- records --------------------------------------------------------------------------------
 
 
-def _after_record_write(record: models.Model) -> None:
-    """Keep what depends on a record in step with it (pledge status follows deliveries)."""
+def _stored_pledge_id(record: models.Model) -> int | None:
+    """The pledge a stored transfer fulfilled before this write (to re-post it too)."""
+    if isinstance(record, Transfer) and record.pk is not None:
+        return Transfer.objects.filter(pk=record.pk).values_list("pledge_id", flat=True).first()
+    return None
+
+
+def _after_record_write(record: models.Model, *, previous_pledge_id: int | None = None) -> None:
+    """Keep what depends on a record in step with it: the pledge status follows deliveries,
+    and the record (and the pledges it fulfils) post their stock-ledger rows."""
     if isinstance(record, Transfer) and record.pledge_id is not None:
         _pledge_follow_deliveries(record.pledge)
+    records_post_ledger(type(record), [record.pk])
+    if isinstance(record, Transfer):
+        pledges = {record.pledge_id, previous_pledge_id} - {None}
+        if pledges:
+            records_post_ledger(Pledge, pledges)
 
 
 def _pledge_follow_deliveries(pledge: Pledge) -> None:
@@ -150,7 +193,7 @@ def record_create(
     with transaction.atomic():
         record = tracked_save(model(**fields), actor=actor)
         for spec in citations:
-            citation_create(record=record, actor=actor, **spec)
+            citation_create(record=record, actor=actor, post_ledger=False, **spec)
         _after_record_write(record)
     return record
 
@@ -158,8 +201,9 @@ def record_create(
 def record_save(*, record: R, actor: Actor = None) -> R:
     """Save a record whose fields are already set (the admin's forms)."""
     with transaction.atomic():
+        previous = _stored_pledge_id(record)
         tracked_save(record, actor=actor)
-        _after_record_write(record)
+        _after_record_write(record, previous_pledge_id=previous)
     return record
 
 
@@ -172,10 +216,11 @@ def record_update(*, record: R, actor: Actor = None, **fields: Any) -> R:
             {name: f"{name!r} is not a field of {record._meta.verbose_name}." for name in unknown}
         )
     with transaction.atomic():
+        previous = _stored_pledge_id(record)
         for name, value in fields.items():
             setattr(record, name, value)
         tracked_save(record, actor=actor)
-        _after_record_write(record)
+        _after_record_write(record, previous_pledge_id=previous)
     return record
 
 
@@ -186,10 +231,15 @@ def record_delete(*, record: models.Model, actor: Actor = None) -> None:
             f"Pledge {record.pk} is fulfilled by {record.deliveries.count()} transfer(s); "
             "unlink or delete them first."
         )
+    model, pk = type(record), record.pk
+    pledge_id = getattr(record, "pledge_id", None)
     with transaction.atomic():
         for citation in Citation.objects.filter(**{_record_field(record): record}):
             tracked_delete(citation, actor=actor)
         tracked_delete(record, actor=actor)
+        records_post_ledger(model, [pk])
+        if pledge_id is not None:
+            records_post_ledger(Pledge, [pledge_id])
 
 
 def holding_create(

@@ -1,0 +1,213 @@
+"""The stock ledger: the seam between the sourced records and the estimates.
+
+A record that moves stock (in `transfers`) describes its movements as `EntrySpec`s and
+posts them here with `ledger_post`, in the same transaction as its own write. Posting
+cancels the origin's previous rows, writes the new ones, marks the affected holder × system
+pairs stale, and (after commit) asks a worker to refresh them. `inventory` never imports
+`transfers`: the full rebuild calls back into it through `register_rebuilder`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory.models import LedgerEntry, StaleEstimate
+
+logger = logging.getLogger(__name__)
+
+Pair = tuple[int, int]
+Origin = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySpec:
+    """One ledger row to post. `quantity_low=None` (unknown) is posted as (1, unbounded)."""
+
+    holder_id: int
+    system_id: int
+    kind: str
+    quantity_low: int | None
+    quantity_high: int | None
+    quantity_text: str
+    date: dt.date | None
+    date_precision: str
+    origin_label: str
+    grade: str = ""
+    via_contract: bool = False
+
+
+def _entry(origin: Origin, spec: EntrySpec) -> LedgerEntry:
+    low, high = spec.quantity_low, spec.quantity_high
+    if low is None:  # unknown: at least one, how many unknown
+        low, high = 1, None
+    return LedgerEntry(
+        holder_id=spec.holder_id,
+        system_id=spec.system_id,
+        kind=spec.kind,
+        quantity_low=low,
+        quantity_high=high,
+        quantity_text=spec.quantity_text[:200],
+        date=spec.date,
+        date_precision=spec.date_precision,
+        via_contract=spec.via_contract,
+        origin_model=origin[0],
+        origin_id=origin[1],
+        origin_label=spec.origin_label[:300],
+        grade=spec.grade,
+    )
+
+
+def _origin_filter(origins: Iterable[Origin]) -> Q:
+    by_model: dict[str, list[int]] = {}
+    for model, pk in origins:
+        by_model.setdefault(model, []).append(pk)
+    query = Q(pk__in=[])
+    for model, pks in by_model.items():
+        query |= Q(origin_model=model, origin_id__in=pks)
+    return query
+
+
+def ledger_post(postings: dict[Origin, list[EntrySpec]], *, batch_size: int = 2000) -> set[Pair]:
+    """Replace the ledger rows of each origin by its new entries (an empty list cancels).
+
+    Unchanged origins keep their rows (nothing is cancelled and re-posted when the entries
+    are the same), so re-saving or re-importing a record leaves the ledger as it was.
+    Returns the holder × system pairs whose estimates are now stale.
+    """
+    if not postings:
+        return set()
+    now = timezone.now()
+    with transaction.atomic():
+        current: dict[Origin, list[LedgerEntry]] = {}
+        origins = list(postings)
+        for start in range(0, len(origins), batch_size):
+            chunk = origins[start : start + batch_size]
+            for row in LedgerEntry.objects.filter(
+                _origin_filter(chunk), is_cancelled=False
+            ).order_by("id"):
+                current.setdefault((row.origin_model, row.origin_id), []).append(row)
+        cancel_ids: list[int] = []
+        new_rows: list[LedgerEntry] = []
+        stale: set[Pair] = set()
+        for origin, specs in postings.items():
+            wanted = [_entry(origin, spec) for spec in specs]
+            existing = current.get(origin, [])
+            if [_signature(row) for row in existing] == [_signature(row) for row in wanted]:
+                continue
+            cancel_ids.extend(row.pk for row in existing)
+            new_rows.extend(wanted)
+            stale.update((row.holder_id, row.system_id) for row in [*existing, *wanted])
+        for start in range(0, len(cancel_ids), batch_size):
+            LedgerEntry.objects.filter(pk__in=cancel_ids[start : start + batch_size]).update(
+                is_cancelled=True, cancelled_at=now
+            )
+        LedgerEntry.objects.bulk_create(new_rows, batch_size=batch_size)
+        estimates_mark_stale(stale, at=now)
+    return stale
+
+
+def _signature(row: LedgerEntry) -> tuple:
+    return (
+        row.holder_id,
+        row.system_id,
+        row.kind,
+        row.quantity_low,
+        row.quantity_high,
+        row.quantity_text,
+        row.date,
+        row.date_precision,
+        row.via_contract,
+        row.origin_label,
+        row.grade,
+    )
+
+
+def ledger_cancel(origins: Iterable[Origin]) -> set[Pair]:
+    """Cancel every row of these origins (their record was deleted)."""
+    return ledger_post({origin: [] for origin in origins})
+
+
+def estimates_mark_stale(pairs: Iterable[Pair], *, at: dt.datetime | None = None) -> None:
+    """Mark pairs stale in the current transaction and, after it commits, enqueue their
+    refresh. If the broker is unreachable then, the sweeper picks them up later."""
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return
+    at = at or timezone.now()
+    existing = set()
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start : start + 500]
+        query = Q(pk__in=[])
+        for holder_id, system_id in chunk:
+            query |= Q(holder_id=holder_id, system_id=system_id)
+        existing.update(StaleEstimate.objects.filter(query).values_list("holder_id", "system_id"))
+        StaleEstimate.objects.filter(query).update(marked_at=at)
+    StaleEstimate.objects.bulk_create(
+        [
+            StaleEstimate(holder_id=h, system_id=s, marked_at=at)
+            for h, s in pairs
+            if (h, s) not in existing
+        ],
+        ignore_conflicts=True,
+    )
+    transaction.on_commit(lambda: enqueue_refresh(pairs))
+
+
+def enqueue_refresh(pairs: list[Pair]) -> bool:
+    """Send the refresh task; a broker failure is logged, never raised to the writer."""
+    from django.conf import settings
+
+    from inventory.tasks import estimates_refresh
+
+    if getattr(settings, "STOCKPILE_ESTIMATES_SYNC", False):
+        estimates_refresh.run(pairs=[list(pair) for pair in pairs])
+        return True
+    try:
+        for start in range(0, len(pairs), 1000):
+            estimates_refresh.apply_async(
+                kwargs={"pairs": [list(pair) for pair in pairs[start : start + 1000]]},
+                retry=False,
+            )
+    except Exception:  # the broker is down: the stale marks stay, the sweeper will come
+        logger.warning(
+            "Could not enqueue an estimate refresh for %d pair(s)", len(pairs), exc_info=True
+        )
+        return False
+    return True
+
+
+# -- the full rebuild calls back into the app that owns the records ------------------------
+
+_rebuilders: list[Callable[[], dict[Origin, list[EntrySpec]]]] = []
+
+
+def register_rebuilder(rebuilder: Callable[[], dict[Origin, list[EntrySpec]]]) -> None:
+    """Register a function that returns the entries of every record it owns (for the full
+    rebuild). `transfers` registers one in its AppConfig.ready()."""
+    if rebuilder not in _rebuilders:
+        _rebuilders.append(rebuilder)
+
+
+def ledger_rebuild() -> dict[str, int]:
+    """Re-post the whole ledger from the records: rows of records that no longer exist are
+    cancelled, rows that differ are replaced, identical rows are kept."""
+    postings: dict[Origin, list[EntrySpec]] = {}
+    for rebuilder in _rebuilders:
+        postings.update(rebuilder())
+    with transaction.atomic():
+        known = set(
+            LedgerEntry.objects.filter(is_cancelled=False)
+            .values_list("origin_model", "origin_id")
+            .distinct()
+        )
+        for origin in known - set(postings):
+            postings[origin] = []
+        stale = ledger_post(postings)
+    return {"origins": len(postings), "stale_pairs": len(stale)}

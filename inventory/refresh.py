@@ -1,0 +1,368 @@
+"""Set-based refresh of the stock estimates from the ledger.
+
+One SQL statement (`_system_select`) computes the estimates of many holder × system pairs at
+once, following `inventory.estimates` exactly (a property test holds the two together). It
+runs on PostgreSQL and SQLite. The refresh writes its results with one
+`INSERT … SELECT … ON CONFLICT DO UPDATE` per scope inside one transaction, so a refresh that
+dies halfway leaves the previous estimates in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from inventory.choices import EstimateScope
+from inventory.models import LedgerEntry, StaleEstimate, StockEstimate, WeaponSystem
+
+Pair = tuple[int, int]
+
+VALUE_COLUMNS = [
+    "baseline_low",
+    "baseline_high",
+    "baseline_date",
+    "has_baseline",
+    "received_low",
+    "received_high",
+    "sent_low",
+    "sent_high",
+    "expended_low",
+    "expended_high",
+    "on_hand_low",
+    "on_hand_high",
+    "incoming_low",
+    "incoming_high",
+    "outgoing_low",
+    "outgoing_high",
+    "projected_low",
+    "projected_high",
+    "inconsistent",
+    "best_grade",
+    "weakest_grade",
+    "record_count",
+    "unsourced_count",
+]
+
+LEDGER = LedgerEntry._meta.db_table
+ESTIMATE = StockEstimate._meta.db_table
+
+
+def _pairs_sql(pairs: Sequence[Pair], left: str = "holder_id", right: str = "system_id") -> str:
+    """`(holder_id, system_id) IN (VALUES …)` for integer pairs (inlined: ids are ints)."""
+    values = ", ".join(f"({int(h)}, {int(s)})" for h, s in pairs)
+    return f"({left}, {right}) IN (VALUES {values})"
+
+
+def _ids_sql(column: str, ids: Iterable[int]) -> str:
+    return f"{column} IN ({', '.join(str(int(i)) for i in ids)})"
+
+
+def _moves(kinds: str, condition: str = "AFTER") -> str:
+    """Three aggregates of a movement class: low sum, high sum, count of unbounded highs."""
+    cond = f"r.kind IN ({kinds})"
+    if condition == "AFTER":
+        cond += " AND (b.d IS NULL OR r.d > b.d)"
+    elif condition:
+        cond += f" AND {condition}"
+    return cond
+
+
+def _system_select(where: str) -> str:
+    """SELECT of the system-scope estimate columns for the pairs that `where` keeps."""
+
+    def agg(name: str, cond: str) -> str:
+        return (
+            f"SUM(CASE WHEN {cond} THEN r.lo ELSE 0 END) AS {name}_lo, "
+            f"SUM(CASE WHEN {cond} THEN r.hi ELSE 0 END) AS {name}_hi, "
+            f"SUM(CASE WHEN {cond} AND r.hi IS NULL THEN 1 ELSE 0 END) AS {name}_unb"
+        )
+
+    def total_hi(name: str) -> str:
+        return f"CASE WHEN {name}_unb > 0 THEN NULL ELSE {name}_hi END"
+
+    return f"""
+    WITH rows_ AS (
+        SELECT id, holder_id, system_id, kind, quantity_low AS lo, quantity_high AS hi,
+               COALESCE(date, '0001-01-01') AS d, via_contract, grade
+        FROM {LEDGER}
+        WHERE is_cancelled = false AND (date IS NULL OR date <= %(as_of)s) AND {where}
+    ),
+    base AS (
+        SELECT holder_id, system_id, lo, hi, d,
+               ROW_NUMBER() OVER (PARTITION BY holder_id, system_id ORDER BY d DESC, id DESC)
+                 AS rn
+        FROM rows_ WHERE kind = 'baseline'
+    ),
+    sums AS (
+        SELECT r.holder_id, r.system_id,
+               MAX(CASE WHEN b.d IS NULL THEN 0 ELSE 1 END) AS has_base,
+               MAX(b.lo) AS b_lo, MAX(b.hi) AS b_hi, MAX(b.d) AS b_d,
+               {agg("rec", _moves("'received', 'produced'"))},
+               {agg("snt", _moves("'sent'"))},
+               {agg("exp", _moves("'expended'"))},
+               {agg("pin", _moves("'pledged_in'", ""))},
+               {agg("pout", _moves("'pledged_out'", ""))},
+               {agg("ord", _moves("'ordered'", ""))},
+               {agg("con", _moves("'received'", "r.via_contract"))},
+               MIN(CASE WHEN r.grade = '' THEN NULL ELSE r.grade END) AS best,
+               MAX(CASE WHEN r.grade = '' THEN NULL ELSE r.grade END) AS weakest,
+               COUNT(*) AS n_rows,
+               SUM(CASE WHEN r.grade = '' THEN 1 ELSE 0 END) AS n_unsourced
+        FROM rows_ r
+        LEFT JOIN base b
+          ON b.holder_id = r.holder_id AND b.system_id = r.system_id AND b.rn = 1
+        GROUP BY r.holder_id, r.system_id
+    ),
+    flows AS (
+        SELECT s.*,
+               CASE WHEN has_base = 1 THEN b_lo ELSE 0 END + rec_lo AS gross_lo,
+               CASE WHEN has_base = 0 OR b_hi IS NULL OR rec_unb > 0 THEN NULL
+                    ELSE b_hi + rec_hi END AS gross_hi,
+               snt_lo + exp_lo AS out_lo,
+               CASE WHEN snt_unb > 0 OR exp_unb > 0 THEN NULL ELSE snt_hi + exp_hi END
+                 AS out_hi,
+               CASE WHEN con_unb > 0 THEN 0 ELSE ord_lo - con_hi END AS ordopen_lo_raw,
+               CASE WHEN ord_unb > 0 THEN NULL ELSE ord_hi - con_lo END AS ordopen_hi_raw
+        FROM sums s
+    ),
+    raw AS (
+        SELECT f.*,
+               CASE WHEN out_hi IS NULL THEN 0 ELSE gross_lo - out_hi END AS oh_lo_raw,
+               CASE WHEN gross_hi IS NULL THEN NULL ELSE gross_hi - out_lo END AS oh_hi_raw,
+               pin_lo + CASE WHEN ordopen_lo_raw < 0 THEN 0 ELSE ordopen_lo_raw END AS inc_lo,
+               CASE WHEN pin_unb > 0 OR ordopen_hi_raw IS NULL THEN NULL
+                    ELSE pin_hi + CASE WHEN ordopen_hi_raw < 0 THEN 0 ELSE ordopen_hi_raw END
+               END AS inc_hi
+        FROM flows f
+    ),
+    onhand AS (
+        SELECT r.*,
+               CASE WHEN oh_hi_raw IS NOT NULL AND oh_hi_raw < 0 THEN 1 ELSE 0 END AS bad,
+               CASE WHEN oh_lo_raw < 0 OR (oh_hi_raw IS NOT NULL AND oh_hi_raw < 0) THEN 0
+                    ELSE oh_lo_raw END AS oh_lo,
+               CASE WHEN oh_hi_raw IS NULL THEN NULL WHEN oh_hi_raw < 0 THEN 0
+                    ELSE oh_hi_raw END AS oh_hi
+        FROM raw r
+    ),
+    proj AS (
+        SELECT o.*,
+               CASE WHEN pout_unb > 0 THEN 0 ELSE oh_lo + inc_lo - pout_hi END AS pr_lo_raw,
+               CASE WHEN oh_hi IS NULL OR inc_hi IS NULL THEN NULL
+                    ELSE oh_hi + inc_hi - pout_lo END AS pr_hi_raw
+        FROM onhand o
+    )
+    SELECT holder_id, system_id,
+           CASE WHEN has_base = 1 THEN b_lo ELSE NULL END AS baseline_low,
+           CASE WHEN has_base = 1 THEN b_hi ELSE NULL END AS baseline_high,
+           CASE WHEN has_base = 1 AND b_d > '0001-01-01' THEN b_d ELSE NULL END
+             AS baseline_date,
+           has_base = 1 AS has_baseline,
+           rec_lo AS received_low, {total_hi("rec")} AS received_high,
+           snt_lo AS sent_low, {total_hi("snt")} AS sent_high,
+           exp_lo AS expended_low, {total_hi("exp")} AS expended_high,
+           oh_lo AS on_hand_low, oh_hi AS on_hand_high,
+           inc_lo AS incoming_low, inc_hi AS incoming_high,
+           pout_lo AS outgoing_low, {total_hi("pout")} AS outgoing_high,
+           CASE WHEN pr_lo_raw < 0 THEN 0 ELSE pr_lo_raw END AS projected_low,
+           CASE WHEN pr_hi_raw IS NULL THEN NULL WHEN pr_hi_raw < 0 THEN 0
+                ELSE pr_hi_raw END AS projected_high,
+           bad = 1 AS inconsistent,
+           COALESCE(best, '') AS best_grade, COALESCE(weakest, '') AS weakest_grade,
+           n_rows AS record_count, n_unsourced AS unsourced_count
+    FROM proj
+    """
+
+
+def _family_select(lineage: Sequence[Pair], where: str) -> str:
+    """SELECT of family-scope columns: sums of the system estimates of each family."""
+    values = ", ".join(f"({int(a)}, {int(d)})" for a, d in lineage)
+
+    def total(name: str) -> str:
+        return (
+            f"SUM(e.{name}_low) AS {name}_low, "
+            f"CASE WHEN SUM(CASE WHEN e.{name}_high IS NULL THEN 1 ELSE 0 END) > 0 THEN NULL "
+            f"ELSE SUM(e.{name}_high) END AS {name}_high"
+        )
+
+    return f"""
+    WITH lineage (ancestor_id, descendant_id) AS (VALUES {values})
+    SELECT e.holder_id AS holder_id, l.ancestor_id AS system_id,
+           CASE WHEN MIN(CASE WHEN e.has_baseline THEN 1 ELSE 0 END) = 1
+                THEN SUM(e.baseline_low) ELSE NULL END AS baseline_low,
+           CASE WHEN MIN(CASE WHEN e.has_baseline AND e.baseline_high IS NOT NULL
+                              THEN 1 ELSE 0 END) = 1
+                THEN SUM(e.baseline_high) ELSE NULL END AS baseline_high,
+           MAX(e.baseline_date) AS baseline_date,
+           MIN(CASE WHEN e.has_baseline THEN 1 ELSE 0 END) = 1 AS has_baseline,
+           {total("received")}, {total("sent")}, {total("expended")}, {total("on_hand")},
+           {total("incoming")}, {total("outgoing")}, {total("projected")},
+           SUM(CASE WHEN e.inconsistent THEN 1 ELSE 0 END) > 0 AS inconsistent,
+           COALESCE(MIN(NULLIF(e.best_grade, '')), '') AS best_grade,
+           COALESCE(MAX(NULLIF(e.weakest_grade, '')), '') AS weakest_grade,
+           SUM(e.record_count) AS record_count, SUM(e.unsourced_count) AS unsourced_count
+    FROM {ESTIMATE} e JOIN lineage l ON l.descendant_id = e.system_id
+    WHERE e.scope = 'system' AND {where}
+    GROUP BY e.holder_id, l.ancestor_id
+    """
+
+
+def _upsert(select_sql: str, scope: str) -> str:
+    columns = ", ".join(VALUE_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in [*VALUE_COLUMNS, "computed_at"])
+    return f"""
+    INSERT INTO {ESTIMATE} (holder_id, system_id, scope, computed_at, {columns})
+    SELECT q.holder_id, q.system_id, '{scope}', %(computed_at)s, {columns}
+    FROM ({select_sql}) q WHERE true
+    ON CONFLICT (holder_id, system_id, scope) DO UPDATE SET {updates}
+    """
+
+
+def family_lineage(system_ids: Iterable[int] | None = None) -> list[Pair]:
+    """(ancestor, descendant) pairs for every family with variants, each system included
+    as its own descendant; restricted to the families of `system_ids` when given."""
+    parents = dict(WeaponSystem.objects.values_list("pk", "parent_id"))
+    children: dict[int, list[int]] = {}
+    for pk, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(pk)
+    if system_ids is None:
+        ancestors = set(children)
+    else:
+        ancestors = set()
+        for pk in system_ids:
+            seen = set()
+            node = parents.get(pk)
+            while node is not None and node not in seen:
+                seen.add(node)
+                ancestors.add(node)
+                node = parents.get(node)
+    lineage: list[Pair] = []
+    for ancestor in sorted(ancestors):
+        stack, seen = [ancestor], set()
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            lineage.append((ancestor, node))
+            stack.extend(children.get(node, []))
+    return lineage
+
+
+def estimates_select(
+    *, as_of: dt.date, pairs: Sequence[Pair] | None = None, holder_ids=None, system_ids=None
+) -> list[dict]:
+    """The system-scope estimates as of a date, computed from the ledger (not stored)."""
+    where = _where(pairs, holder_ids, system_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(_system_select(where), {"as_of": as_of})
+        names = [col[0] for col in cursor.description]
+        return [_normalize(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+
+def _normalize(row: dict) -> dict:
+    for key in ("has_baseline", "inconsistent"):
+        row[key] = bool(row[key])
+    if isinstance(row.get("baseline_date"), str):
+        row["baseline_date"] = dt.date.fromisoformat(row["baseline_date"])
+    return row
+
+
+def _where(pairs, holder_ids, system_ids) -> str:
+    parts = ["1 = 1"]
+    if pairs is not None:
+        parts.append(_pairs_sql(pairs) if pairs else "1 = 0")
+    if holder_ids is not None:
+        parts.append(_ids_sql("holder_id", holder_ids) if holder_ids else "1 = 0")
+    if system_ids is not None:
+        parts.append(_ids_sql("system_id", system_ids) if system_ids else "1 = 0")
+    return " AND ".join(parts)
+
+
+def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
+    """Recompute exactly these pairs (and the families above them), in one transaction.
+
+    Pairs that no longer have ledger rows (their records were deleted, or the holder or the
+    system is gone) lose their estimate; nothing else is touched. Stale marks made before
+    the refresh started are cleared.
+    """
+    pairs = sorted({(int(h), int(s)) for h, s in pairs})
+    if not pairs:
+        return {"pairs": 0, "estimates": 0}
+    started = timezone.now()
+    today = timezone.localdate()
+    holder_ids = sorted({h for h, _ in pairs})
+    lineage = family_lineage({s for _, s in pairs})
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for start in range(0, len(pairs), 500):
+                chunk = pairs[start : start + 500]
+                cursor.execute(
+                    _upsert(_system_select(_pairs_sql(chunk)), EstimateScope.SYSTEM),
+                    {"as_of": today, "computed_at": started},
+                )
+            written = cursor.rowcount
+            if lineage:
+                families = sorted({a for a, _ in lineage})
+                cursor.execute(
+                    _upsert(
+                        _family_select(lineage, _ids_sql("e.holder_id", holder_ids)),
+                        EstimateScope.FAMILY,
+                    ),
+                    {"computed_at": started},
+                )
+            else:
+                families = []
+        gone = StockEstimate.objects.filter(computed_at__lt=started)
+        _delete_pairs(gone.filter(scope=EstimateScope.SYSTEM), pairs)
+        if families:
+            _delete_pairs(
+                gone.filter(scope=EstimateScope.FAMILY),
+                [(h, f) for h in holder_ids for f in families],
+            )
+        for start in range(0, len(pairs), 500):
+            StaleEstimate.objects.filter(
+                _stale_q(pairs[start : start + 500]), marked_at__lte=started
+            ).delete()
+        from inventory.series import series_refresh_pairs
+
+        series_refresh_pairs(pairs, lineage=lineage)
+    return {"pairs": len(pairs), "estimates": written}
+
+
+def _stale_q(pairs: Sequence[Pair]):
+    from django.db.models import Q
+
+    query = Q(pk__in=[])
+    for holder_id, system_id in pairs:
+        query |= Q(holder_id=holder_id, system_id=system_id)
+    return query
+
+
+def _delete_pairs(queryset, pairs: Sequence[Pair]) -> None:
+    for start in range(0, len(pairs), 500):
+        queryset.filter(_stale_q(pairs[start : start + 500])).delete()
+
+
+def estimates_refresh_all() -> dict[str, int]:
+    """Recompute every estimate from the ledger: one statement per scope, one transaction."""
+    started = timezone.now()
+    lineage = family_lineage()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _upsert(_system_select("1 = 1"), EstimateScope.SYSTEM),
+                {"as_of": timezone.localdate(), "computed_at": started},
+            )
+            written = cursor.rowcount
+            if lineage:
+                cursor.execute(
+                    _upsert(_family_select(lineage, "1 = 1"), EstimateScope.FAMILY),
+                    {"computed_at": started},
+                )
+        StockEstimate.objects.filter(computed_at__lt=started).delete()
+        StaleEstimate.objects.filter(marked_at__lte=started).delete()
+    return {"estimates": written}

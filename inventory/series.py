@@ -1,0 +1,214 @@
+"""The stored monthly series of estimates (for charts and reports), and estimates as of a
+past date, both computed from the ledger with `inventory.estimates.estimate_from_rows`.
+
+A point is the estimate as of the last day of a month. Each pair gets a point for every month
+from its first dated ledger row to the current month (at most `SERIES_MONTHS` months back).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory.choices import EstimateScope
+from inventory.estimates import Estimate, estimate_from_rows, estimate_sum
+from inventory.models import EstimatePoint, LedgerEntry
+
+Pair = tuple[int, int]
+SERIES_MONTHS = 120
+
+
+def month_end(day: dt.date) -> dt.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The last day of every month from `first`'s month to `last`'s month."""
+    ends = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        ends.append(dt.date(year, month, calendar.monthrange(year, month)[1]))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return ends
+
+
+def estimate_values(estimate: Estimate, evidence: dict) -> dict:
+    """The stored columns of an estimate (StockEstimate and EstimatePoint share them)."""
+    base = estimate.baseline
+    base_row = evidence.get("baseline_row")
+    return {
+        "has_baseline": base is not None,
+        "baseline_low": base.low if base is not None else None,
+        "baseline_high": base.high if base is not None else None,
+        "baseline_date": getattr(base_row, "date", None),
+        **{
+            f"{name}_{end}": getattr(getattr(estimate, name), "low" if end == "low" else "high")
+            for name in (
+                "received",
+                "sent",
+                "expended",
+                "on_hand",
+                "incoming",
+                "outgoing",
+                "projected",
+            )
+            for end in ("low", "high")
+        },
+        "inconsistent": estimate.inconsistent,
+        "best_grade": evidence.get("best_grade", ""),
+        "weakest_grade": evidence.get("weakest_grade", ""),
+        "record_count": evidence.get("record_count", 0),
+        "unsourced_count": evidence.get("unsourced_count", 0),
+    }
+
+
+def _pair_q(pairs: Sequence[Pair]) -> Q:
+    query = Q(pk__in=[])
+    for holder_id, system_id in pairs:
+        query |= Q(holder_id=holder_id, system_id=system_id)
+    return query
+
+
+def _points_for(rows: list, today: dt.date) -> dict[dt.date, tuple[Estimate, dict]]:
+    dated = [row.date for row in rows if row.date is not None]
+    first = min(dated) if dated else today
+    floor = (today.replace(day=1) - dt.timedelta(days=31 * (SERIES_MONTHS - 1))).replace(day=1)
+    points = {}
+    for end in month_ends(max(first, floor), today):
+        as_of = min(end, today) if end.month == today.month and end.year == today.year else end
+        if any(row.date is None or row.date <= as_of for row in rows):
+            points[end] = estimate_from_rows(rows, as_of)
+    return points
+
+
+def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ()) -> int:
+    """Rewrite the monthly points of these pairs and of the families above them."""
+    pairs = sorted(set(pairs))
+    today = timezone.localdate()
+    rows_by_pair: dict[Pair, list] = defaultdict(list)
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start : start + 500]
+        for row in LedgerEntry.objects.filter(_pair_q(chunk), is_cancelled=False).only(
+            "id",
+            "holder_id",
+            "system_id",
+            "kind",
+            "quantity_low",
+            "quantity_high",
+            "date",
+            "via_contract",
+            "grade",
+        ):
+            rows_by_pair[(row.holder_id, row.system_id)].append(row)
+    new_points: list[EstimatePoint] = []
+    for pair in pairs:
+        for end, (estimate, evidence) in _points_for(rows_by_pair.get(pair, []), today).items():
+            new_points.append(
+                EstimatePoint(
+                    holder_id=pair[0],
+                    system_id=pair[1],
+                    scope=EstimateScope.SYSTEM,
+                    as_of=end,
+                    **estimate_values(estimate, evidence),
+                )
+            )
+    for start in range(0, len(pairs), 500):
+        EstimatePoint.objects.filter(
+            _pair_q(pairs[start : start + 500]), scope=EstimateScope.SYSTEM
+        ).delete()
+    EstimatePoint.objects.bulk_create(new_points, batch_size=2000)
+    if lineage:
+        new_points += _family_points({h for h, _ in pairs}, lineage)
+    return len(new_points)
+
+
+def _family_points(holder_ids: set[int], lineage: Sequence[Pair]) -> list[EstimatePoint]:
+    families: dict[int, set[int]] = defaultdict(set)
+    for ancestor, descendant in lineage:
+        families[ancestor].add(descendant)
+    members = {d for ds in families.values() for d in ds}
+    by_key: dict[tuple[int, int, dt.date], list[EstimatePoint]] = defaultdict(list)
+    for point in EstimatePoint.objects.filter(
+        holder_id__in=holder_ids, system_id__in=members, scope=EstimateScope.SYSTEM
+    ):
+        for ancestor, descendants in families.items():
+            if point.system_id in descendants:
+                by_key[(point.holder_id, ancestor, point.as_of)].append(point)
+    EstimatePoint.objects.filter(
+        holder_id__in=holder_ids, system_id__in=list(families), scope=EstimateScope.FAMILY
+    ).delete()
+    points = []
+    for (holder_id, ancestor, as_of), parts in by_key.items():
+        estimate = estimate_sum(point_estimate(part) for part in parts)
+        grades = sorted(g for part in parts for g in (part.best_grade, part.weakest_grade) if g)
+        evidence = {
+            "best_grade": grades[0] if grades else "",
+            "weakest_grade": grades[-1] if grades else "",
+            "record_count": sum(part.record_count for part in parts),
+            "unsourced_count": sum(part.unsourced_count for part in parts),
+        }
+        values = estimate_values(estimate, evidence)
+        values["baseline_date"] = max(
+            (part.baseline_date for part in parts if part.baseline_date), default=None
+        )
+        points.append(
+            EstimatePoint(
+                holder_id=holder_id,
+                system_id=ancestor,
+                scope=EstimateScope.FAMILY,
+                as_of=as_of,
+                **values,
+            )
+        )
+    EstimatePoint.objects.bulk_create(points, batch_size=2000)
+    return points
+
+
+def point_estimate(values) -> Estimate:
+    """An `Estimate` from stored columns (a StockEstimate or an EstimatePoint)."""
+    return Estimate(
+        baseline=values.range("baseline"),
+        received=values.range("received"),
+        sent=values.range("sent"),
+        expended=values.range("expended"),
+        on_hand=values.range("on_hand"),
+        incoming=values.range("incoming"),
+        outgoing=values.range("outgoing"),
+        projected=values.range("projected"),
+        inconsistent=values.inconsistent,
+    )
+
+
+def series_rebuild_all() -> int:
+    """Rewrite every point from the ledger, a few holders at a time (memory stays flat)."""
+    from django.db import transaction
+
+    from inventory.refresh import family_lineage
+
+    pairs = list(
+        LedgerEntry.objects.filter(is_cancelled=False)
+        .values_list("holder_id", "system_id")
+        .distinct()
+        .order_by("holder_id", "system_id")
+    )
+    by_holder: dict[int, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        by_holder[pair[0]].append(pair)
+    lineage = family_lineage()
+    total = 0
+    with transaction.atomic():
+        EstimatePoint.objects.all().delete()
+        batch: list[Pair] = []
+        for holder_pairs in by_holder.values():
+            batch.extend(holder_pairs)
+            if len(batch) >= 500:
+                total += series_refresh_pairs(batch, lineage=lineage)
+                batch = []
+        if batch:
+            total += series_refresh_pairs(batch, lineage=lineage)
+    return total

@@ -1,0 +1,167 @@
+"""What each sourced record posts to the stock ledger (`inventory.ledger`).
+
+| record | ledger rows |
+| --- | --- |
+| holding, in inventory | `baseline` for the holder |
+| holding, contracted | `ordered` for the holder |
+| holding, produced | `produced` for the holder |
+| transfer | `sent` for the donor and `received` for the recipient (`via_contract` when its basis is a contract) |
+| expenditure | `expended` for the holder |
+| pledge, announced or partially delivered | `pledged_in` for the recipient and `pledged_out` for a disclosed donor, for what is not yet delivered: the pledge minus its deliveries |
+| authorization, and pledges under discussion, delivered or withdrawn | nothing |
+
+Each row carries the record's best citation grade (contradicting citations aside; empty
+when unsourced). `records_post_ledger` posts many records with a handful of queries, so the
+importers use the same path as a single save.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import models
+
+from inventory.choices import LedgerKind
+from inventory.estimates import Range, counted, range_minus, range_sum
+from inventory.ledger import EntrySpec, Origin, ledger_post, register_rebuilder
+from transfers.choices import HoldingKind, PledgeStatus, Stance, TransferBasis
+from transfers.models import Citation, Expenditure, Holding, Pledge, Transfer
+
+LEDGER_MODELS: tuple[type[models.Model], ...] = (Holding, Pledge, Transfer, Expenditure)
+HOLDING_KINDS = {
+    HoldingKind.IN_INVENTORY: LedgerKind.BASELINE,
+    HoldingKind.CONTRACTED: LedgerKind.ORDERED,
+    HoldingKind.PRODUCED: LedgerKind.PRODUCED,
+}
+OPEN_PLEDGE = (PledgeStatus.ANNOUNCED, PledgeStatus.PARTIALLY_DELIVERED)
+RELATED = {
+    Holding: ("holder", "system", "supplier"),
+    Pledge: ("donor", "recipient", "system"),
+    Transfer: ("donor", "recipient", "system"),
+    Expenditure: ("holder", "system"),
+}
+
+
+def origin_of(record: models.Model) -> Origin:
+    return (record._meta.label_lower, record.pk)
+
+
+def _grades(model: type[models.Model], ids: list[int]) -> dict[int, str]:
+    field = model._meta.model_name
+    best: dict[int, str] = {}
+    rows = (
+        Citation.objects.filter(**{f"{field}_id__in": ids})
+        .exclude(stance=Stance.CONTRADICTS)
+        .values_list(f"{field}_id", "reliability", "source__reliability", "credibility")
+    )
+    for record_id, reliability, source_reliability, credibility in rows:
+        grade = f"{reliability or source_reliability or 'F'}{credibility}"
+        if record_id not in best or grade < best[record_id]:
+            best[record_id] = grade
+    return best
+
+
+def _delivered(pledge_ids: list[int]) -> dict[int, Range]:
+    parts: dict[int, list[Range]] = defaultdict(list)
+    rows = Transfer.objects.filter(pledge_id__in=pledge_ids).values_list(
+        "pledge_id", "quantity_low", "quantity_high"
+    )
+    for pledge_id, low, high in rows:
+        parts[pledge_id].append(counted(low, high))
+    return {pledge_id: range_sum(ranges) for pledge_id, ranges in parts.items()}
+
+
+def _spec(record, holder_id: int, kind: str, grade: str, **overrides) -> EntrySpec:
+    fields = {
+        "holder_id": holder_id,
+        "system_id": record.system_id,
+        "kind": kind,
+        "quantity_low": record.quantity_low,
+        "quantity_high": record.quantity_high,
+        "quantity_text": record.quantity_text,
+        "date": record.date,
+        "date_precision": record.date_precision,
+        "origin_label": f"{record._meta.verbose_name.capitalize()} #{record.pk}: {record}",
+        "grade": grade,
+    }
+    fields.update(overrides)
+    return EntrySpec(**fields)
+
+
+def ledger_entries(record, grade: str, delivered: Range | None = None) -> list[EntrySpec]:
+    """The ledger rows one record posts (see the table above)."""
+    if isinstance(record, Holding):
+        return [_spec(record, record.holder_id, HOLDING_KINDS[record.kind], grade)]
+    if isinstance(record, Transfer):
+        contract = record.basis == TransferBasis.CONTRACT
+        return [
+            _spec(record, record.donor_id, LedgerKind.SENT, grade),
+            _spec(record, record.recipient_id, LedgerKind.RECEIVED, grade, via_contract=contract),
+        ]
+    if isinstance(record, Expenditure):
+        return [_spec(record, record.holder_id, LedgerKind.EXPENDED, grade)]
+    if isinstance(record, Pledge):
+        if record.status not in OPEN_PLEDGE:
+            return []
+        pledged = counted(record.quantity_low, record.quantity_high)
+        outstanding, _ = range_minus(pledged, delivered or Range(0, 0))
+        if outstanding.high == 0:
+            return []
+        text = record.quantity_text if delivered is None else f"{outstanding} outstanding"
+        open_part = {
+            "quantity_low": outstanding.low,
+            "quantity_high": outstanding.high,
+            "quantity_text": text,
+        }
+        entries = [_spec(record, record.recipient_id, LedgerKind.PLEDGED_IN, grade, **open_part)]
+        if record.donor_id is not None:
+            entries.append(
+                _spec(record, record.donor_id, LedgerKind.PLEDGED_OUT, grade, **open_part)
+            )
+        return entries
+    return []
+
+
+def _postings(model: type[models.Model], queryset) -> dict[Origin, list[EntrySpec]]:
+    records = list(queryset.select_related(*RELATED[model]))
+    ids = [record.pk for record in records]
+    grades = _grades(model, ids)
+    delivered = _delivered(ids) if model is Pledge else {}
+    return {
+        origin_of(record): ledger_entries(
+            record, grades.get(record.pk, ""), delivered.get(record.pk)
+        )
+        for record in records
+    }
+
+
+def records_post_ledger(model: type[models.Model], ids: Iterable[int]) -> set[tuple[int, int]]:
+    """(Re)post the ledger rows of these records; ids of deleted records cancel their rows."""
+    if model not in LEDGER_MODELS:
+        return set()
+    ids = sorted(set(ids))
+    postings: dict[Origin, list[EntrySpec]] = {}
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        found = _postings(model, model.objects.filter(pk__in=chunk))
+        for pk in chunk:
+            origin = (model._meta.label_lower, pk)
+            postings[origin] = found.get(origin, [])
+    return ledger_post(postings)
+
+
+def all_postings() -> dict[Origin, list[EntrySpec]]:
+    """Every record's entries, for the full rebuild (`inventory.ledger.ledger_rebuild`)."""
+    postings: dict[Origin, list[EntrySpec]] = {}
+    for model in LEDGER_MODELS:
+        pks = list(model.objects.order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(pks), 5000):
+            postings.update(
+                _postings(model, model.objects.filter(pk__in=pks[start : start + 5000]))
+            )
+    return postings
+
+
+def register() -> None:
+    register_rebuilder(all_postings)
