@@ -56,3 +56,33 @@ def editor_client(client, editor):
 def viewer_client(client, viewer):
     client.force_login(viewer)
     return client
+
+
+# -- REST API (tests/*/test_api_*.py) ----------------------------------------------------
+
+
+@pytest.fixture
+def administrator(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="administrator", role="administrator")
+
+
+@pytest.fixture
+def api_client_for(db):
+    """`api_client_for(user)`: an APIClient authenticated with the user's token (a fresh
+    anonymous client for None)."""
+    from django.core.cache import cache
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    cache.clear()  # throttle counters
+
+    def build(user=None):
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return build

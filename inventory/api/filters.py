@@ -1,0 +1,264 @@
+"""Filters that refuse what they do not understand.
+
+- `StrictFilterSet`: a malformed value is a 400 naming the parameter (django-filter's
+  backend raises), and ranges (`date_after` ≤ `date_before`) are checked.
+- `PartyFilter`: a party by ISO/party code, id or alias (comma-separated for several);
+  an unknown one is a 400, never an empty or a full table.
+- `SystemFilter` / `SystemFamilyFilter`: a system by id, name or alias; the family filter
+  takes the system and every variant below it.
+- `StrictOrderingFilter`: an unknown ordering field is a 400 (DRF would ignore it).
+
+Unknown query parameters are refused by the views (`inventory.api.viewsets.ApiMixin`).
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+
+from inventory.models import Country, WeaponSystem
+from inventory.selectors import country_resolve, weapon_system_family_ids, weapon_system_resolve
+
+UNDISCLOSED = "undisclosed"
+
+
+def _tokens(value: str) -> list[str]:
+    return [token.strip() for token in value.split(",") if token.strip()]
+
+
+class PartyField(forms.CharField):
+    """Comma-separated parties; each an id, a code ("UA", "NATO") or an alias ("UAE")."""
+
+    def __init__(self, *args, allow_undisclosed: bool = False, **kwargs):
+        self.allow_undisclosed = allow_undisclosed
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        resolved: list[int | None] = []
+        for token in _tokens(value):
+            if self.allow_undisclosed and token.lower() == UNDISCLOSED:
+                resolved.append(None)
+                continue
+            if token.isdigit():
+                party = Country.objects.filter(pk=int(token)).first()
+            else:
+                party = country_resolve(token)
+            if party is None:
+                raise forms.ValidationError(
+                    f"No party is known as {token!r}: use an ISO 3166 code (UA), a party code "
+                    "(NATO), an alias (UAE) or an id."
+                )
+            resolved.append(party.pk)
+        if not resolved:
+            raise forms.ValidationError("Name at least one party.")
+        return resolved
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class PartyFilter(django_filters.Filter):
+    field_class = PartyField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        ids = [pk for pk in value if pk is not None]
+        condition = Q(**{f"{self.field_name}__in": ids})
+        if None in value:
+            condition |= Q(**{f"{self.field_name}__isnull": True})
+        return qs.filter(condition)
+
+
+class SystemField(forms.CharField):
+    """Comma-separated systems; each an id, a name or an alias ("MGM-140")."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        systems = []
+        for token in _tokens(value):
+            if token.isdigit():
+                system = WeaponSystem.objects.filter(pk=int(token)).first()
+            else:
+                system = weapon_system_resolve(token)
+            if system is None:
+                raise forms.ValidationError(
+                    f"No weapon system is known as {token!r}: use an id, a name or an alias."
+                )
+            systems.append(system)
+        if not systems:
+            raise forms.ValidationError("Name at least one weapon system.")
+        return systems
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SystemFilter(django_filters.Filter):
+    field_class = SystemField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": [system.pk for system in value]})
+
+
+class SystemFamilyFilter(SystemFilter):
+    """The system and all its variants, at any depth."""
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        ids = {pk for system in value for pk in weapon_system_family_ids(system)}
+        return qs.filter(**{f"{self.field_name}__in": sorted(ids)})
+
+
+class CSVChoiceField(forms.CharField):
+    """Comma-separated values, each one of `choices`."""
+
+    def __init__(self, *args, choices=(), coerce=str, **kwargs):
+        self.valid = {str(value): value for value, _ in choices}
+        self.coerce = coerce
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        values = _tokens(value)
+        bad = [token for token in values if token not in self.valid]
+        if bad or not values:
+            raise forms.ValidationError(
+                f"{', '.join(bad) or repr(value)} is not one of: {', '.join(self.valid)}."
+            )
+        return [self.coerce(token) for token in values]
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CSVChoiceFilter(django_filters.Filter):
+    """`name=a,b`: any of the values. Give `method` to say what a match is."""
+
+    field_class = CSVChoiceField
+
+
+class StrictBooleanField(forms.CharField):
+    TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        if value.lower() in self.TRUE:
+            return True
+        if value.lower() in self.FALSE:
+            return False
+        raise forms.ValidationError(f"{value!r} is not a boolean; use true or false.")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.Filter):
+    """true/false (1/0, yes/no); anything else is a 400, not ignored."""
+
+    field_class = StrictBooleanField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return super().filter(qs, value)
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """Base of every filterset. `ranges` lists (low, high) parameter pairs to check."""
+
+    ranges: tuple[tuple[str, str], ...] = ()
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        ranges = self.ranges
+
+        class RangeCheckedForm(form_class):
+            def clean(self):
+                cleaned = super().clean()
+                for low, high in ranges:
+                    if cleaned.get(low) is not None and cleaned.get(high) is not None:
+                        if cleaned[low] > cleaned[high]:
+                            self.add_error(
+                                low, f"{low} ({cleaned[low]}) is after {high} ({cleaned[high]})."
+                            )
+                return cleaned
+
+        return RangeCheckedForm
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """Refuses unknown ordering fields and adds the id as a tie-breaker for stable pages."""
+
+    def get_ordering(self, request, queryset, view):
+        raw = request.query_params.get(self.ordering_param)
+        if raw is None:
+            return self.get_default_ordering(view)
+        fields = _tokens(raw)
+        valid = [item[0] for item in self.get_valid_fields(queryset, view, {"request": request})]
+        bad = [field for field in fields if field.lstrip("-") not in valid]
+        if bad or not fields:
+            raise ValidationError(
+                {
+                    self.ordering_param: [
+                        f"Cannot order by {', '.join(bad) or repr(raw)}; use one of: "
+                        f"{', '.join(valid)} (prefix - for descending)."
+                    ]
+                }
+            )
+        if not any(field.lstrip("-") in ("id", "pk") for field in fields):
+            fields.append("-id" if fields[0].startswith("-") else "id")
+        return fields
+
+
+# -- the catalogue --------------------------------------------------------------------------
+
+from inventory.choices import CountingUnit, PartyKind, SipriCategory, UnrocaCategory  # noqa: E402
+
+
+class CountryFilterSet(StrictFilterSet):
+    code = django_filters.CharFilter(method="filter_code", help_text="Codes, comma-separated.")
+    kind = django_filters.ChoiceFilter(choices=PartyKind.choices)
+
+    class Meta:
+        model = Country
+        fields = ["code", "kind"]
+
+    def filter_code(self, queryset, name, value):
+        codes = [code.upper() for code in _tokens(value)]
+        return queryset.filter(code__in=codes) if codes else queryset
+
+
+class WeaponSystemFilterSet(StrictFilterSet):
+    parent = SystemFilter(field_name="parent", help_text="Direct variants of this system.")
+    system_family = SystemFamilyFilter(
+        field_name="pk", help_text="This system and every variant below it."
+    )
+    origin = PartyFilter(field_name="origin")
+    unroca_category = django_filters.ChoiceFilter(choices=UnrocaCategory.choices)
+    sipri_category = django_filters.ChoiceFilter(choices=SipriCategory.choices)
+    counting_unit = django_filters.ChoiceFilter(choices=CountingUnit.choices)
+    is_family = StrictBooleanFilter(
+        field_name="parent", lookup_expr="isnull", help_text="true: only the roots of families."
+    )
+
+    class Meta:
+        model = WeaponSystem
+        fields = [
+            "parent",
+            "system_family",
+            "origin",
+            "unroca_category",
+            "sipri_category",
+            "counting_unit",
+            "is_family",
+        ]

@@ -1,0 +1,336 @@
+"""Serializers of the records and their evidence. Every write goes through
+`transfers.services`; a record may be created with its citations in one request, each
+citing a source by id or by its fields (matched by canonical URL, or created)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from inventory.api.errors import validation_detail
+from inventory.api.serializers import CountryRefField, ServiceModelSerializer, SystemRefField
+from transfers import services
+from transfers.models import (
+    RECORD_FIELDS,
+    Authorization,
+    Citation,
+    Expenditure,
+    Holding,
+    Pledge,
+    Source,
+    Transfer,
+    canonical_url,
+)
+
+RECORD_MODELS = {
+    "holding": Holding,
+    "pledge": Pledge,
+    "transfer": Transfer,
+    "expenditure": Expenditure,
+    "authorization": Authorization,
+}
+
+SOURCE_FIELDS = [
+    "id",
+    "url",
+    "url_canonical",
+    "title",
+    "publisher",
+    "author",
+    "published_at",
+    "retrieved_at",
+    "archive_url",
+    "content_sha256",
+    "source_type",
+    "reliability",
+    "notes",
+    "created_at",
+    "updated_at",
+]
+
+
+# -- sources --------------------------------------------------------------------------------
+
+
+class SourceSerializer(ServiceModelSerializer):
+    citation_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Source
+        fields = [*SOURCE_FIELDS, "citation_count"]
+        read_only_fields = ["url_canonical", "created_at", "updated_at"]
+
+    def create_service(self, *, actor, url="", title, **fields):
+        return services.source_create(url=url, title=title, actor=actor, **fields)
+
+    def update_service(self, instance, *, actor, **fields):
+        return services.source_update(source=instance, actor=actor, **fields)
+
+
+class CitedSourceSerializer(serializers.ModelSerializer):
+    """The source of a citation. In a request, its fields: an existing source with the same
+    canonical URL (or, without a URL, the same title) is used, else one is created."""
+
+    class Meta:
+        model = Source
+        fields = SOURCE_FIELDS
+        read_only_fields = ["url_canonical", "created_at", "updated_at"]
+        extra_kwargs = {"title": {"required": False}}
+
+    def get_validators(self):
+        return []
+
+
+# -- citations ------------------------------------------------------------------------------
+
+
+class CitationSerializer(serializers.ModelSerializer):
+    """A citation as embedded in a record. To cite in a request: `source_id`, or `source`
+    with the source's fields. In an update of the record, items with an `id` are the
+    citations it has (left as they are) and items without one are added."""
+
+    id = serializers.IntegerField(required=False)
+    source = CitedSourceSerializer(required=False)
+    source_id = serializers.IntegerField(
+        write_only=True, required=False, help_text="Cite an existing source by its id."
+    )
+    grade = serializers.CharField(read_only=True, help_text="Admiralty grade, e.g. B2.")
+
+    class Meta:
+        model = Citation
+        fields = [
+            "id",
+            "source",
+            "source_id",
+            "excerpt",
+            "locator",
+            "stance",
+            "attribution",
+            "reliability",
+            "credibility",
+            "grade",
+        ]
+
+    def get_validators(self):
+        return []
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs.get("id") is not None and self.parent is not None:
+            return attrs  # an existing citation of the record being updated
+        spec = attrs.pop("source", None)
+        source_id = attrs.pop("source_id", None)
+        if spec is not None and source_id is not None:
+            raise serializers.ValidationError(
+                {"source_id": ["Give source_id or source, not both."]}
+            )
+        if source_id is not None:
+            source = Source.objects.filter(pk=source_id).first()
+            if source is None:
+                raise serializers.ValidationError({"source_id": [f"No source has id {source_id}."]})
+            attrs["source"] = source
+        elif spec is not None:
+            attrs["source"] = self._source_for(spec)
+        elif self.instance is None or not self.partial:
+            raise serializers.ValidationError(
+                {"source": ["Cite a source: give source_id, or source with its url and title."]}
+            )
+        return attrs
+
+    @staticmethod
+    def _source_for(spec: dict) -> Source | dict:
+        url = spec.get("url", "")
+        if url:
+            existing = Source.objects.filter(url_canonical=canonical_url(url)).first()
+        else:
+            existing = Source.objects.filter(url_canonical="", title=spec.get("title", "")).first()
+        if existing is not None:
+            return existing
+        if not spec.get("title"):
+            raise serializers.ValidationError(
+                {"source": {"title": [f"{url or 'This source'} is not a known source: a new "
+                                      "source needs a title."]}}
+            )
+        return dict(spec)
+
+
+class CitationDetailSerializer(CitationSerializer):
+    """A citation on its own (/api/v1/citations/): it names the record it supports."""
+
+    id = serializers.IntegerField(read_only=True)
+    record_type = serializers.ChoiceField(choices=RECORD_FIELDS)
+    record_id = serializers.IntegerField(min_value=1)
+
+    class Meta(CitationSerializer.Meta):
+        fields = [*CitationSerializer.Meta.fields, "record_type", "record_id", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for field in RECORD_FIELDS:
+            record_id = getattr(instance, f"{field}_id")
+            if record_id is not None:
+                data["record_type"], data["record_id"] = field, record_id
+        return data
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        record_type, record_id = attrs.pop("record_type", None), attrs.pop("record_id", None)
+        if self.instance is not None:
+            current = self.to_representation(self.instance)
+            if (record_type or current["record_type"], record_id or current["record_id"]) != (
+                current["record_type"],
+                current["record_id"],
+            ):
+                raise serializers.ValidationError(
+                    {"record_id": ["A citation cannot move to another record; cite it anew."]}
+                )
+            return attrs
+        record = RECORD_MODELS[record_type].objects.filter(pk=record_id).first()
+        if record is None:
+            raise serializers.ValidationError({"record_id": [f"No {record_type} has id {record_id}."]})
+        attrs["record"] = record
+        return attrs
+
+    def create(self, validated_data):
+        actor = validated_data.pop("actor", None)
+        return services.citation_create(actor=actor, **validated_data)
+
+    def update(self, instance, validated_data):
+        actor = validated_data.pop("actor", None)
+        validated_data.pop("id", None)
+        source = validated_data.pop("source", None)
+        with transaction.atomic():
+            if isinstance(source, dict):
+                source, _ = services.source_get_or_create(actor=actor, **source)
+            if source is not None:
+                validated_data["source"] = source
+            return services.citation_update(citation=instance, actor=actor, **validated_data)
+
+
+# -- records --------------------------------------------------------------------------------
+
+COMMON_FIELDS = ["id", "system"]
+QUANTITY_FIELDS = ["quantity_low", "quantity_high", "quantity_text", "quantity_display"]
+DATE_FIELDS = ["date", "date_precision", "date_display"]
+TAIL_FIELDS = ["notes", "external_id", "unsourced", "citations", "created_at", "updated_at"]
+
+
+class RecordSerializer(ServiceModelSerializer):
+    system = SystemRefField()
+    quantity_display = serializers.CharField(read_only=True, help_text='"10–20", "≥20", "unknown"')
+    date_display = serializers.CharField(read_only=True)
+    unsourced = serializers.SerializerMethodField(help_text="True when no citation supports it.")
+    citations = CitationSerializer(many=True, required=False)
+
+    class Meta:
+        read_only_fields = ["created_at", "updated_at"]
+
+    def get_unsourced(self, record) -> bool:
+        sourced = getattr(record, "is_sourced", None)
+        return not (record.citations.exists() if sourced is None else sourced)
+
+    def create_service(self, *, actor, citations=(), **fields):
+        with transaction.atomic():
+            record = services.record_create(model=self.Meta.model, actor=actor, **fields)
+            self._cite(record, citations, actor)
+        return record
+
+    def update_service(self, instance, *, actor, citations=(), **fields):
+        with transaction.atomic():
+            record = services.record_update(record=instance, actor=actor, **fields)
+            self._cite(record, citations, actor)
+        return record
+
+    def _cite(self, record, citations, actor) -> None:
+        """Add the new citations; name the bad ones by their place in the list."""
+        existing = set(record.citations.values_list("pk", flat=True)) if record.pk else set()
+        errors: list[dict] = [{} for _ in citations]
+        for index, spec in enumerate(citations):
+            spec = dict(spec)
+            citation_id = spec.pop("id", None)
+            if citation_id is not None:
+                if citation_id not in existing:
+                    errors[index] = {"id": [f"Citation {citation_id} does not support this record."]}
+                continue
+            try:
+                services.citation_create(record=record, actor=actor, **spec)
+            except DjangoValidationError as exc:
+                errors[index] = validation_detail(exc)
+        if any(errors):
+            raise serializers.ValidationError({"citations": errors})
+
+
+class HoldingSerializer(RecordSerializer):
+    holder = CountryRefField()
+    supplier = CountryRefField(required=False, allow_null=True)
+
+    class Meta(RecordSerializer.Meta):
+        model = Holding
+        fields = [*COMMON_FIELDS, "holder", "kind", "supplier", *QUANTITY_FIELDS, *DATE_FIELDS, *TAIL_FIELDS]
+
+
+class PledgeSerializer(RecordSerializer):
+    donor = CountryRefField(
+        required=False, allow_null=True, help_text="null when the donor is undisclosed."
+    )
+    recipient = CountryRefField()
+
+    class Meta(RecordSerializer.Meta):
+        model = Pledge
+        fields = [*COMMON_FIELDS, "donor", "recipient", "status", *QUANTITY_FIELDS, *DATE_FIELDS, *TAIL_FIELDS]
+
+
+class TransferSerializer(RecordSerializer):
+    donor = CountryRefField()
+    recipient = CountryRefField()
+    pledge = serializers.PrimaryKeyRelatedField(
+        queryset=Pledge.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The id of the pledge this delivery fulfils.",
+    )
+
+    class Meta(RecordSerializer.Meta):
+        model = Transfer
+        fields = [
+            *COMMON_FIELDS,
+            "donor",
+            "recipient",
+            "basis",
+            "pledge",
+            "condition",
+            *QUANTITY_FIELDS,
+            *DATE_FIELDS,
+            *TAIL_FIELDS,
+        ]
+
+
+class ExpenditureSerializer(RecordSerializer):
+    holder = CountryRefField()
+
+    class Meta(RecordSerializer.Meta):
+        model = Expenditure
+        fields = [*COMMON_FIELDS, "holder", "kind", "location", *QUANTITY_FIELDS, *DATE_FIELDS, *TAIL_FIELDS]
+
+
+class AuthorizationSerializer(RecordSerializer):
+    grantor = CountryRefField()
+    holder = CountryRefField()
+
+    class Meta(RecordSerializer.Meta):
+        model = Authorization
+        fields = [
+            *COMMON_FIELDS,
+            "grantor",
+            "holder",
+            "kind",
+            "scope",
+            *DATE_FIELDS,
+            "valid_until",
+            *TAIL_FIELDS,
+        ]
+
+

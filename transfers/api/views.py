@@ -1,0 +1,85 @@
+"""Records and their evidence. Each viewset: a queryset from a selector, a serializer, a
+filterset, and the service that deletes."""
+
+from __future__ import annotations
+
+from inventory.api.viewsets import HistoryMixin, ServiceViewSet
+from transfers.api import filters, serializers
+from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Transfer
+from transfers.selectors import record_list, source_list
+from transfers.services import citation_delete, record_delete, source_delete
+
+RECORD_SEARCH = [
+    "system__name",
+    "system__aliases__alias",
+    "quantity_text",
+    "notes",
+    "external_id",
+    "citations__excerpt",
+    "citations__source__title",
+]
+RECORD_ORDERING = ["date", "quantity_low", "quantity_high", "created_at", "updated_at", "id"]
+
+
+class RecordViewSet(HistoryMixin, ServiceViewSet):
+    ordering_fields = RECORD_ORDERING
+
+    def delete_service(self, instance, *, actor):
+        record_delete(record=instance, actor=actor)
+
+
+class HoldingViewSet(RecordViewSet):
+    queryset = record_list(Holding)
+    serializer_class = serializers.HoldingSerializer
+    filterset_class = filters.HoldingFilterSet
+    search_fields = [*RECORD_SEARCH, "holder__name", "supplier__name"]
+
+
+class PledgeViewSet(RecordViewSet):
+    queryset = record_list(Pledge)
+    serializer_class = serializers.PledgeSerializer
+    filterset_class = filters.PledgeFilterSet
+    search_fields = [*RECORD_SEARCH, "donor__name", "recipient__name"]
+
+
+class TransferViewSet(RecordViewSet):
+    queryset = record_list(Transfer)
+    serializer_class = serializers.TransferSerializer
+    filterset_class = filters.TransferFilterSet
+    search_fields = [*RECORD_SEARCH, "donor__name", "recipient__name"]
+
+
+class ExpenditureViewSet(RecordViewSet):
+    queryset = record_list(Expenditure)
+    serializer_class = serializers.ExpenditureSerializer
+    filterset_class = filters.ExpenditureFilterSet
+    search_fields = [*RECORD_SEARCH, "holder__name", "location"]
+
+
+class AuthorizationViewSet(RecordViewSet):
+    queryset = record_list(Authorization)
+    serializer_class = serializers.AuthorizationSerializer
+    filterset_class = filters.AuthorizationFilterSet
+    search_fields = [*RECORD_SEARCH[:2], "scope", "notes", "external_id", "grantor__name", "holder__name"]
+
+
+class SourceViewSet(HistoryMixin, ServiceViewSet):
+    queryset = source_list()
+    serializer_class = serializers.SourceSerializer
+    filterset_class = filters.SourceFilterSet
+    search_fields = ["title", "publisher", "author", "url"]
+    ordering_fields = ["published_at", "retrieved_at", "title", "reliability", "created_at", "id"]
+
+    def delete_service(self, instance, *, actor):
+        source_delete(source=instance, actor=actor)
+
+
+class CitationViewSet(HistoryMixin, ServiceViewSet):
+    queryset = Citation.objects.select_related("source")
+    serializer_class = serializers.CitationDetailSerializer
+    filterset_class = filters.CitationFilterSet
+    search_fields = ["excerpt", "locator", "source__title"]
+    ordering_fields = ["created_at", "credibility", "id"]
+
+    def delete_service(self, instance, *, actor):
+        citation_delete(citation=instance, actor=actor)
