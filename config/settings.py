@@ -103,6 +103,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # Tests use a file too (not shared-cache memory), so that a worker thread and concurrent
+    # refreshes wait for each other's locks as they do in production instead of failing.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-stockpile.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -233,6 +233,8 @@ def family_lineage(system_ids: Iterable[int] | None = None) -> list[Pair]:
     else:
         ancestors = set()
         for pk in system_ids:
+            if pk in children:  # a family itself
+                ancestors.add(pk)
             seen = set()
             node = parents.get(pk)
             while node is not None and node not in seen:

@@ -38,6 +38,9 @@ def tracked_save(instance: M, *, actor: Actor = None, exclude: Iterable[str] = (
         instance._history_user = actor
     with transaction.atomic():
         instance.save()
+    remember = getattr(instance, "remember_saved_state", None)
+    if remember is not None:
+        remember()
     return instance
 
 

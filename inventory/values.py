@@ -59,6 +59,11 @@ class QuantityFields(models.Model):
             )
         return instance
 
+    def remember_saved_state(self) -> None:
+        """After a save: a later change of the wording alone re-parses the bounds, as it
+        does on an instance loaded from the database."""
+        self._loaded_quantity = (self.quantity_low, self.quantity_high, self.quantity_text)
+
     @property
     def quantity(self) -> QuantityRange:
         return QuantityRange(self.quantity_low, self.quantity_high, self.quantity_text)

@@ -355,3 +355,5 @@ class HistoryEntryAdmin(admin.ModelAdmin):
 
 for _model in (Holding, Pledge, Transfer, Expenditure, Authorization, Source, Citation):
     admin.site.register(_model.history.model, HistoryEntryAdmin)
+
+from transfers import admin_estimates  # noqa: E402,F401  the estimates admin

@@ -22,7 +22,7 @@ READ_ONLY_FOR_EDITORS = (
     "ledgerentry",
     "stockestimate",
     "estimatepoint",
-    "stalepair",
+    "staleestimate",
     "importbatch",
 )
 
