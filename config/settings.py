@@ -170,7 +170,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "inventory.estimates_rebuild",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Report emails: enqueue the report of every subscription with a period that has ended
+    # (hourly, so a missed run is repaired an hour later; each period is sent once).
+    "reports-dispatch": {"task": "transfers.reports_dispatch", "schedule": crontab(minute=7)},
 }
+# Task modules outside `<app>.tasks` that the worker loads.
+CELERY_IMPORTS = ("transfers.reports.tasks",)
 # Refresh estimates in the writer's process after commit instead of through the broker
 # (for scripts and tests that run without a worker). Off by default.
 STOCKPILE_ESTIMATES_SYNC = env_bool("STOCKPILE_ESTIMATES_SYNC", False)
@@ -190,6 +195,18 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Stockpile <stockpile@localhost>")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Report emails (docs/reports.md): SMTP retries of one report (delay doubles from the
+# backoff, in seconds, up to the max), periods sent when a subscriber is behind, and how long
+# a confirmation link stays valid (seconds).
+STOCKPILE_REPORTS_RETRY_MAX = int(os.environ.get("STOCKPILE_REPORTS_RETRY_MAX", "5"))
+STOCKPILE_REPORTS_RETRY_BACKOFF = float(os.environ.get("STOCKPILE_REPORTS_RETRY_BACKOFF", "60"))
+STOCKPILE_REPORTS_RETRY_BACKOFF_MAX = float(
+    os.environ.get("STOCKPILE_REPORTS_RETRY_BACKOFF_MAX", "3600")
+)
+STOCKPILE_REPORTS_CATCH_UP = int(os.environ.get("STOCKPILE_REPORTS_CATCH_UP", "3"))
+STOCKPILE_REPORTS_CONFIRM_MAX_AGE = int(
+    os.environ.get("STOCKPILE_REPORTS_CONFIRM_MAX_AGE", str(7 * 86400))
+)
 
 # REST API v1 (docs/api.md). Anonymous reads are off unless STOCKPILE_API_ANONYMOUS_READ;
 # throttle rates per user (DRF's "N/second|minute|hour|day"), counted in the default cache.

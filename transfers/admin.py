@@ -357,3 +357,6 @@ for _model in (Holding, Pledge, Transfer, Expenditure, Authorization, Source, Ci
     admin.site.register(_model.history.model, HistoryEntryAdmin)
 
 from transfers import admin_estimates  # noqa: E402,F401  the estimates admin
+
+# Report subscriptions and deliveries (issue 5).
+from transfers.reports import admin as _reports_admin  # noqa: E402, F401

@@ -549,3 +549,7 @@ class Citation(models.Model):
                     "use 2 (probably true) or lower."
                 }
             )
+
+
+# Report subscriptions live in their own module (issue 5) and belong to this app.
+from transfers.reports.models import ReportDelivery, Subscription  # noqa: E402, F401
