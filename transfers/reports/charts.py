@@ -25,6 +25,12 @@ class Chart:
     alt: str
     png: bytes
 
+    def __post_init__(self) -> None:
+        # The alt text quotes record names. It is escaped in the template, but the CSS
+        # inliner re-serializes attributes with bare "<" (valid HTML, yet it looks like a
+        # tag to naive filters): keep angle brackets out of it altogether.
+        self.alt = self.alt.replace("<", "‹").replace(">", "›")
+
 
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
