@@ -19,6 +19,11 @@ def celery_worker(transactional_db):
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
+    from inventory.services import parties_load
+
+    # A transactional test starts from empty tables: put back what migrations load.
+    parties_load()
+    _sync_roles()
 
     app.control.purge()
     with start_worker(
@@ -30,6 +35,14 @@ def celery_worker(transactional_db):
         shutdown_timeout=30,
     ) as worker:
         yield worker
+
+
+def _sync_roles():
+    from django.contrib.auth.models import Group, Permission
+
+    from transfers.roles import roles_sync
+
+    roles_sync(Group, Permission)
 
 
 @pytest.fixture
