@@ -95,9 +95,7 @@ def test_a_subscriber_to_poland_and_atacms_sees_only_those_records(atacms):
 
     assert _labels(report) == {str(record) for record in kept}
     assert {item.label for item in report.outstanding} == {str(kept[0])}
-    assert all(
-        "Poland" in line.label and "ATACMS" in line.label for line in report.unsourced
-    )
+    assert all("Poland" in line.label and "ATACMS" in line.label for line in report.unsourced)
     assert report.unsourced_total == 4
 
 
@@ -107,8 +105,12 @@ def test_the_minimum_grade_keeps_only_records_cited_that_well(atacms):
     good = PledgeFactory(donor=us, recipient=poland, system=family, quantity_text="good")
     weak = PledgeFactory(donor=us, recipient=poland, system=family, quantity_text="weak")
     unsourced = PledgeFactory(donor=us, recipient=poland, system=family)
-    CitationFactory(pledge=good, transfer=None, source=SourceFactory(reliability="B"), credibility=2)
-    CitationFactory(pledge=weak, transfer=None, source=SourceFactory(reliability="C"), credibility=2)
+    CitationFactory(
+        pledge=good, transfer=None, source=SourceFactory(reliability="B"), credibility=2
+    )
+    CitationFactory(
+        pledge=weak, transfer=None, source=SourceFactory(reliability="C"), credibility=2
+    )
     CitationFactory(
         pledge=weak, transfer=None, source=SourceFactory(reliability="A"), credibility=4
     )
@@ -122,7 +124,9 @@ def test_the_minimum_grade_keeps_only_records_cited_that_well(atacms):
     assert _labels(report) == {str(good)}
     assert [line.label for line in report.unsourced] == [str(unsourced)]
     item = report.changes["pledge"][0]
-    assert [(c.grade, c.title) for c in item.citations] == [("B2", good.citations.get().source.title)]
+    assert [(c.grade, c.title) for c in item.citations] == [
+        ("B2", good.citations.get().source.title)
+    ]
 
 
 def test_changed_records_show_what_changed_and_removed_ones_are_listed(atacms):
@@ -195,7 +199,10 @@ def test_the_message_has_text_html_inline_chart_and_unsubscribe_headers(db):
     assert 'style="' in html and "<style" not in html  # CSS inlined
     assert image.get_content().startswith(b"\x89PNG")
     token = unsubscribe_token(subscription)
-    assert parsed["List-Unsubscribe"].strip() == f"<http://127.0.0.1:8000/reports/unsubscribe/{token}/>"
+    assert (
+        parsed["List-Unsubscribe"].strip()
+        == f"<http://127.0.0.1:8000/reports/unsubscribe/{token}/>"
+    )
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     delivery = ReportDelivery.objects.get()
     assert parsed["Message-ID"] == delivery.message_id
@@ -264,13 +271,24 @@ def test_periods_follow_the_last_delivered_period_not_the_clock(db, settings):
     assert [o.status for o in outcomes] == ["skipped", "skipped", "sent", "sent"]
     assert len(mail.outbox) == 2
     assert due_periods(subscription) == []
-    assert due_periods(subscription, today=today + dt.timedelta(days=1)) == [(today, today + dt.timedelta(days=1))]
+    assert due_periods(subscription, today=today + dt.timedelta(days=1)) == [
+        (today, today + dt.timedelta(days=1))
+    ]
 
 
 def test_period_arithmetic():
-    assert period_containing(dt.date(2024, 11, 20), "weekly") == (dt.date(2024, 11, 18), dt.date(2024, 11, 25))
-    assert period_containing(dt.date(2024, 2, 10), "monthly") == (dt.date(2024, 2, 1), dt.date(2024, 3, 1))
-    assert period_after(dt.date(2024, 11, 20), "monthly") == (dt.date(2024, 11, 20), dt.date(2024, 12, 1))
+    assert period_containing(dt.date(2024, 11, 20), "weekly") == (
+        dt.date(2024, 11, 18),
+        dt.date(2024, 11, 25),
+    )
+    assert period_containing(dt.date(2024, 2, 10), "monthly") == (
+        dt.date(2024, 2, 1),
+        dt.date(2024, 3, 1),
+    )
+    assert period_after(dt.date(2024, 11, 20), "monthly") == (
+        dt.date(2024, 11, 20),
+        dt.date(2024, 12, 1),
+    )
 
 
 def test_paused_unconfirmed_and_unsubscribed_subscribers_get_nothing(db):
@@ -280,12 +298,16 @@ def test_paused_unconfirmed_and_unsubscribed_subscribers_get_nothing(db):
     gone.unsubscribed_at = timezone.now()
     gone.save()
     user = UserFactory(username="reader", email="reader@example.org")
-    mine = subscription_create(user=user, cadence="daily", starts_on=yesterday(), send_when_empty=True)
+    mine = subscription_create(
+        user=user, cadence="daily", starts_on=yesterday(), send_when_empty=True
+    )
 
     assert subscriptions_due() == [mine.pk]
 
 
-def test_an_address_subscriber_gets_a_confirmation_link_that_confirms(db, client, django_capture_on_commit_callbacks):
+def test_an_address_subscriber_gets_a_confirmation_link_that_confirms(
+    db, client, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         subscription = subscription_create(email="New@Example.org", cadence="weekly")
     (message,) = mail.outbox
@@ -359,14 +381,18 @@ def test_the_admin_previews_the_next_report_of_any_subscriber(admin_client):
     PledgeFactory(notes="<script>alert(1)</script>")
     subscription = daily_subscriber()
 
-    response = admin_client.get(reverse("admin:transfers_subscription_preview", args=[subscription.pk]))
+    response = admin_client.get(
+        reverse("admin:transfers_subscription_preview", args=[subscription.pk])
+    )
 
     assert response.status_code == 200
     body = response.content.decode()
     assert "Pledges still outstanding" in body and "data:image/png;base64," in body
     assert "<script>" not in body
     assert "default-src 'none'" in response["Content-Security-Policy"]
-    change = admin_client.get(reverse("admin:transfers_subscription_change", args=[subscription.pk]))
+    change = admin_client.get(
+        reverse("admin:transfers_subscription_change", args=[subscription.pk])
+    )
     assert change.status_code == 200
 
 

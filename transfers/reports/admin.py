@@ -64,9 +64,25 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_filter = ["cadence", "is_active", "send_when_empty"]
     search_fields = ["email", "user__username", "user__email"]
     autocomplete_fields = ["user", "countries", "systems"]
-    readonly_fields = ["confirmed_at", "unsubscribed_at", "created_at", "updated_at", "preview_link"]
+    readonly_fields = [
+        "confirmed_at",
+        "unsubscribed_at",
+        "created_at",
+        "updated_at",
+        "preview_link",
+    ]
     fieldsets = [
-        (None, {"fields": [("user", "email"), "cadence", ("is_active", "send_when_empty"), "starts_on"]}),
+        (
+            None,
+            {
+                "fields": [
+                    ("user", "email"),
+                    "cadence",
+                    ("is_active", "send_when_empty"),
+                    "starts_on",
+                ]
+            },
+        ),
         (
             "Filters",
             {
@@ -75,7 +91,17 @@ class SubscriptionAdmin(admin.ModelAdmin):
                 "includes all its variants.",
             },
         ),
-        ("State", {"fields": ["preview_link", "confirmed_at", "unsubscribed_at", ("created_at", "updated_at")]}),
+        (
+            "State",
+            {
+                "fields": [
+                    "preview_link",
+                    "confirmed_at",
+                    "unsubscribed_at",
+                    ("created_at", "updated_at"),
+                ]
+            },
+        ),
     ]
     inlines = [ReportDeliveryInline]
     actions = ["send_now", "send_confirmation"]
@@ -104,7 +130,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
         if obj.pk is None:
             return "—"
         url = reverse("admin:transfers_subscription_preview", args=[obj.pk])
-        return format_html('<a href="{}" target="_blank">Preview {}</a>', url, period_display(next_period(obj)))
+        return format_html(
+            '<a href="{}" target="_blank">Preview {}</a>', url, period_display(next_period(obj))
+        )
 
     def get_urls(self):
         return [
@@ -126,7 +154,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
         report = report_build(subscription=subscription, period=next_period(subscription))
         response = HttpResponse(report_preview_html(report))
         # The preview shows record text: no scripts, whatever a record holds.
-        response["Content-Security-Policy"] = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+        response["Content-Security-Policy"] = (
+            "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+        )
         return response
 
     def save_model(self, request, obj, form, change):
@@ -139,7 +169,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
             try:
                 outcomes = report_deliver(subscription_id=subscription.pk)
             except OSError as exc:
-                self.message_user(request, f"{subscription}: sending failed ({exc}); recorded, the next run retries.", messages.ERROR)
+                self.message_user(
+                    request,
+                    f"{subscription}: sending failed ({exc}); recorded, the next run retries.",
+                    messages.ERROR,
+                )
                 continue
             sent += sum(1 for o in outcomes if o.status == "sent")
             skipped += sum(1 for o in outcomes if o.status == "skipped")
@@ -157,7 +191,16 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(ReportDelivery)
 class ReportDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["recipient", "cadence", "period_start", "period_end", "status", "attempts", "sent_at", "message_id"]
+    list_display = [
+        "recipient",
+        "cadence",
+        "period_start",
+        "period_end",
+        "status",
+        "attempts",
+        "sent_at",
+        "message_id",
+    ]
     list_filter = ["status", "cadence"]
     search_fields = ["recipient", "message_id", "error"]
     date_hierarchy = "period_start"

@@ -44,7 +44,10 @@ def pledged_vs_delivered_chart(outstanding) -> Chart | None:
     totals: dict[str, list[int]] = {}
     for pledge in outstanding:
         pledged, delivered = totals.setdefault(pledge.system_name, [0, 0])
-        totals[pledge.system_name] = [pledged + pledge.pledged.low, delivered + pledge.delivered.low]
+        totals[pledge.system_name] = [
+            pledged + pledge.pledged.low,
+            delivered + pledge.delivered.low,
+        ]
     if not totals:
         return None
     names = sorted(totals, key=lambda name: -totals[name][0])[:MAX_SYSTEMS]
@@ -52,10 +55,20 @@ def pledged_vs_delivered_chart(outstanding) -> Chart | None:
     axes = figure.subplots()
     positions = list(range(len(names)))
     height = 0.38
-    axes.barh([p - height / 2 for p in positions], [totals[n][0] for n in names], height,
-              label="pledged (at least)", color="#9db4d0")
-    axes.barh([p + height / 2 for p in positions], [totals[n][1] for n in names], height,
-              label="delivered (at least)", color="#2f5d8a")
+    axes.barh(
+        [p - height / 2 for p in positions],
+        [totals[n][0] for n in names],
+        height,
+        label="pledged (at least)",
+        color="#9db4d0",
+    )
+    axes.barh(
+        [p + height / 2 for p in positions],
+        [totals[n][1] for n in names],
+        height,
+        label="delivered (at least)",
+        color="#2f5d8a",
+    )
     axes.set_yticks(positions, labels=[name[:32] for name in names])
     axes.invert_yaxis()
     axes.set_xlabel("units")

@@ -83,13 +83,19 @@ def report_context(report: Report, charts: list[Chart], *, unsubscribe: str) -> 
     }
 
 
-def report_html(report: Report, charts: list[Chart], *, unsubscribe: str, inline: bool = True) -> str:
-    html = render_to_string("reports/report.html", report_context(report, charts, unsubscribe=unsubscribe))
+def report_html(
+    report: Report, charts: list[Chart], *, unsubscribe: str, inline: bool = True
+) -> str:
+    html = render_to_string(
+        "reports/report.html", report_context(report, charts, unsubscribe=unsubscribe)
+    )
     return _inliner.inline(html) if inline else html
 
 
 def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, width=78, initial_indent=indent, subsequent_indent=indent + "  ") or [indent]
+    return textwrap.wrap(
+        text, width=78, initial_indent=indent, subsequent_indent=indent + "  "
+    ) or [indent]
 
 
 def report_text(report: Report, charts: list[Chart], *, unsubscribe: str) -> str:
@@ -102,7 +108,9 @@ def report_text(report: Report, charts: list[Chart], *, unsubscribe: str) -> str
     if report.countries:
         scope.append("parties: " + ", ".join(one_line(c) for c in report.countries))
     if report.systems:
-        scope.append("systems: " + ", ".join(one_line(s) for s in report.systems) + " (with variants)")
+        scope.append(
+            "systems: " + ", ".join(one_line(s) for s in report.systems) + " (with variants)"
+        )
     if sub.has_grade_filter:
         scope.append(f"graded {sub.min_grade} or better")
     lines += _wrap("Your filters: " + ("; ".join(scope) if scope else "none (everything)"), "")
@@ -120,7 +128,9 @@ def report_text(report: Report, charts: list[Chart], *, unsubscribe: str) -> str
                 facts.append(one_line(item.detail))
             lines += _wrap("; ".join(facts), "  ")
             for label, old, new in item.fields:
-                lines += _wrap(f"{one_line(label)}: {one_line(old, 80)} -> {one_line(new, 80)}", "  ")
+                lines += _wrap(
+                    f"{one_line(label)}: {one_line(old, 80)} -> {one_line(new, 80)}", "  "
+                )
             if item.notes:
                 lines += _wrap("Notes: " + one_line(item.notes, 300), "  ")
             if item.citations:
@@ -177,7 +187,9 @@ def report_text(report: Report, charts: list[Chart], *, unsubscribe: str) -> str
     return "\n".join(lines)
 
 
-def report_message(report: Report, *, recipient: str, message_id: str | None = None) -> EmailMultiAlternatives:
+def report_message(
+    report: Report, *, recipient: str, message_id: str | None = None
+) -> EmailMultiAlternatives:
     """The email of a report, ready to send: multipart/related (the alternative text and
     HTML parts, then the charts the HTML shows by Content-ID)."""
     unsubscribe = unsubscribe_url(report.subscription)

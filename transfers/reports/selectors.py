@@ -180,7 +180,9 @@ class Scope:
         systems = list(subscription.systems.all())
         system_ids: list[int] | None = None
         if systems:
-            system_ids = sorted({pk for system in systems for pk in weapon_system_family_ids(system)})
+            system_ids = sorted(
+                {pk for system in systems for pk in weapon_system_family_ids(system)}
+            )
         return cls(country_ids=country_ids, system_ids=system_ids, subscription=subscription)
 
     def parties_q(self, model) -> Q:
@@ -296,8 +298,9 @@ def _changes_of(model, scope: Scope, start: dt.datetime, end: dt.datetime) -> li
     in_period = {"history_date__gte": start, "history_date__lt": end}
     ids = set(history.objects.filter(**in_period).values_list("id", flat=True))
     ids |= set(
-        Citation.history.model.objects.filter(**in_period, **{f"{field_name}__isnull": False})
-        .values_list(f"{field_name}_id", flat=True)
+        Citation.history.model.objects.filter(
+            **in_period, **{f"{field_name}__isnull": False}
+        ).values_list(f"{field_name}_id", flat=True)
     )
     if not ids:
         return []
@@ -327,7 +330,11 @@ def _changes_of(model, scope: Scope, start: dt.datetime, end: dt.datetime) -> li
                 detail=_detail(record),
                 notes=record.notes,
                 changed_at=changed_at,
-                fields=[] if created else _field_changes(model, before[-1] if before else None, rows[-1] if rows else None),
+                fields=[]
+                if created
+                else _field_changes(
+                    model, before[-1] if before else None, rows[-1] if rows else None
+                ),
                 citations=_citation_lines(record),
                 admin_url=admin_url(record),
                 system_name=record.system.name,
@@ -403,7 +410,8 @@ def _outstanding(scope: Scope, period_end: dt.date) -> tuple[list[OutstandingPle
 
 def _movers(scope: Scope, start: dt.datetime, end: dt.datetime, period_start: dt.date):
     moved = LedgerEntry.objects.filter(
-        Q(posted_at__gte=start, posted_at__lt=end) | Q(cancelled_at__gte=start, cancelled_at__lt=end)
+        Q(posted_at__gte=start, posted_at__lt=end)
+        | Q(cancelled_at__gte=start, cancelled_at__lt=end)
     )
     if scope.country_ids:
         moved = moved.filter(holder_id__in=scope.country_ids)
@@ -437,7 +445,9 @@ def _movers(scope: Scope, start: dt.datetime, end: dt.datetime, period_start: dt
         new = estimate.range("on_hand") if estimate is not None else None
         if old == new:
             continue
-        moves.append(EstimateMove(names.get(pair[0], "?"), systems.get(pair[1], "?"), old, new, *pair))
+        moves.append(
+            EstimateMove(names.get(pair[0], "?"), systems.get(pair[1], "?"), old, new, *pair)
+        )
     moves.sort(key=lambda move: (-move.score, move.holder, move.system))
     return moves[:MAX_MOVERS]
 

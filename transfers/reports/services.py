@@ -270,9 +270,7 @@ def _claim_and_send(delivery, report, new_message_id, report_message) -> Outcome
     message_id = new_message_id()
     recipient = report.subscription.recipient
     with transaction.atomic():
-        claimed = ReportDelivery.objects.filter(
-            pk=delivery.pk, status__in=OPEN_STATUSES
-        ).update(
+        claimed = ReportDelivery.objects.filter(pk=delivery.pk, status__in=OPEN_STATUSES).update(
             status=DeliveryStatus.SENDING,
             claim=token,
             claimed_at=timezone.now(),

@@ -22,7 +22,11 @@ def unsubscribe_token_read(token: str) -> int | None:
         payload = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
-    return payload.get("s") if isinstance(payload, dict) and isinstance(payload.get("s"), int) else None
+    return (
+        payload.get("s")
+        if isinstance(payload, dict) and isinstance(payload.get("s"), int)
+        else None
+    )
 
 
 def confirm_token(subscription) -> str:

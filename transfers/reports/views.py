@@ -50,7 +50,9 @@ def unsubscribe(request, token: str):
     if request.method == "GET":
         subscription = Subscription.objects.filter(pk=subscription_id).first()
         if subscription is None or subscription.unsubscribed_at is not None:
-            return _page(request, "Unsubscribed", "You are unsubscribed: no more reports will be sent.")
+            return _page(
+                request, "Unsubscribed", "You are unsubscribed: no more reports will be sent."
+            )
         return _page(
             request,
             "Unsubscribe",
