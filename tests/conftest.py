@@ -99,3 +99,8 @@ def api_client_for(db):
         return client
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -47,7 +47,7 @@ class PartyField(forms.CharField):
             if self.allow_undisclosed and token.lower() == UNDISCLOSED:
                 resolved.append(None)
                 continue
-            if token.isdigit():
+            if token.isascii() and token.isdigit():
                 party = Country.objects.filter(pk=int(token)).first()
             else:
                 party = country_resolve(token)
@@ -85,7 +85,7 @@ class SystemField(forms.CharField):
             return None
         systems = []
         for token in _tokens(value):
-            if token.isdigit():
+            if token.isascii() and token.isdigit():
                 system = WeaponSystem.objects.filter(pk=int(token)).first()
             else:
                 system = weapon_system_resolve(token)

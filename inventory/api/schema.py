@@ -44,6 +44,10 @@ class StockpileAutoSchema(AutoSchema):
             media = [item for item in media if item != "text/csv"]
         return media
 
+    def _get_format_parameters(self):
+        """`?format=csv|json` on lists only: a detail view does not offer CSV."""
+        return super()._get_format_parameters() if self._is_list_like() else []
+
     def get_override_parameters(self):
         parameters = super().get_override_parameters()
         if self.method in ("PUT", "PATCH", "DELETE"):
@@ -54,15 +58,6 @@ class StockpileAutoSchema(AutoSchema):
                     OpenApiParameter.HEADER,
                     description="The ETag you read; the write is refused with 412 if the "
                     "record changed since.",
-                )
-            )
-        if self._is_list_like():
-            parameters.append(
-                OpenApiParameter(
-                    "format",
-                    OpenApiTypes.STR,
-                    enum=["json", "csv"],
-                    description="csv for a CSV file of the page.",
                 )
             )
         return parameters

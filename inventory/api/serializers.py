@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory import services
-from inventory.choices import AliasKind
+from inventory.choices import AliasKind, PartyKind
 from inventory.history import Door
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias
 from inventory.selectors import country_resolve, weapon_system_resolve
@@ -42,7 +42,7 @@ class _RefField(serializers.RelatedField):
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("incorrect_type", data_type=type(data).__name__)
         found = None
-        if isinstance(data, int) or (isinstance(data, str) and data.strip().isdigit()):
+        if isinstance(data, int) or (isinstance(data, str) and data.strip().isascii() and data.strip().isdigit()):
             found = self.get_queryset().filter(pk=int(data)).first()
         elif isinstance(data, str):
             found = self.resolve(data)
@@ -119,8 +119,8 @@ class CountrySerializer(ServiceModelSerializer):
         model = Country
         fields = ["id", "code", "iso_alpha3", "name", "official_name", "kind", "notes", "aliases"]
 
-    def create_service(self, *, actor, aliases=(), **fields):
-        return services.country_create(actor=actor, aliases=aliases, **fields)
+    def create_service(self, *, actor, aliases=(), kind=PartyKind.STATE, **fields):
+        return services.country_create(actor=actor, aliases=aliases, kind=kind, **fields)
 
     def update_service(self, instance, *, actor, aliases=(), **fields):
         with transaction.atomic():

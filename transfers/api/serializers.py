@@ -156,34 +156,41 @@ class CitationSerializer(serializers.ModelSerializer):
         return dict(spec)
 
 
+def cited_record(citation: Citation) -> tuple[str | None, int | None]:
+    for field in RECORD_FIELDS:
+        record_id = getattr(citation, f"{field}_id")
+        if record_id is not None:
+            return field, record_id
+    return None, None
+
+
+class RecordTypeField(serializers.ChoiceField):
+    def get_attribute(self, instance):
+        return cited_record(instance)[0]
+
+
+class RecordIdField(serializers.IntegerField):
+    def get_attribute(self, instance):
+        return cited_record(instance)[1]
+
+
 class CitationDetailSerializer(CitationSerializer):
     """A citation on its own (/api/v1/citations/): it names the record it supports."""
 
     id = serializers.IntegerField(read_only=True)
-    record_type = serializers.ChoiceField(choices=RECORD_FIELDS)
-    record_id = serializers.IntegerField(min_value=1)
+    record_type = RecordTypeField(choices=RECORD_FIELDS)
+    record_id = RecordIdField(min_value=1)
 
     class Meta(CitationSerializer.Meta):
         fields = [*CitationSerializer.Meta.fields, "record_type", "record_id", "created_at"]
         read_only_fields = ["created_at"]
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        for field in RECORD_FIELDS:
-            record_id = getattr(instance, f"{field}_id")
-            if record_id is not None:
-                data["record_type"], data["record_id"] = field, record_id
-        return data
-
     def validate(self, attrs):
         attrs = super().validate(attrs)
         record_type, record_id = attrs.pop("record_type", None), attrs.pop("record_id", None)
         if self.instance is not None:
-            current = self.to_representation(self.instance)
-            if (record_type or current["record_type"], record_id or current["record_id"]) != (
-                current["record_type"],
-                current["record_id"],
-            ):
+            current = cited_record(self.instance)
+            if (record_type or current[0], record_id or current[1]) != current:
                 raise serializers.ValidationError(
                     {"record_id": ["A citation cannot move to another record; cite it anew."]}
                 )

@@ -64,7 +64,7 @@ class AuthorizationViewSet(RecordViewSet):
 
 
 class SourceViewSet(HistoryMixin, ServiceViewSet):
-    queryset = source_list()
+    queryset = source_list().order_by("-published_at", "title", "id")
     serializer_class = serializers.SourceSerializer
     filterset_class = filters.SourceFilterSet
     search_fields = ["title", "publisher", "author", "url"]
