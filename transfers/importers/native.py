@@ -1,0 +1,237 @@
+"""Stockpile's own exports (transfers/exporters.py), read back: "stockpile" (the JSON
+document) and "stockpile-csv" (one row per record).
+
+Records keep their external id; records without one (entered by hand) are matched by
+content: a record whose fields and citations are all the same is the same record, so a
+second import of an export changes nothing. Parties are matched by code (the document
+creates the non-state parties it names), systems by name (the document creates the
+missing ones with their details, aliases and family).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.dateparse import parse_date, parse_datetime
+
+from inventory.models import Country
+from inventory.services import country_create
+from transfers.exporters import (
+    CITATION_EXPORT_FIELDS,
+    EXTRA_FIELDS,
+    FORMAT,
+    RECORD_TYPES,
+    SOURCE_EXPORT_FIELDS,
+    SYSTEM_FIELDS,
+    VERSION,
+)
+from transfers.importers.base import (
+    CitationDraft,
+    FileRefused,
+    Importer,
+    ImportReport,
+    RecordDraft,
+    RowRefused,
+    SourceDraft,
+    SystemRef,
+    read_csv,
+)
+from transfers.models import Authorization, Transfer
+from transfers.selectors import RECORD_PARTIES
+
+
+def _date(value: Any, column: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    parsed = parse_date(str(value)[:10])
+    if parsed is None:
+        raise RowRefused(column, value, "is not a date (YYYY-MM-DD)")
+    return parsed
+
+
+def _datetime(value: Any, column: str) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(str(value))
+    if parsed is None:
+        raise RowRefused(column, value, "is not a date and time (ISO 8601)")
+    return parsed
+
+
+def _int(value: Any, column: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise RowRefused(column, value, "is not a whole number") from None
+    if number < 0:
+        raise RowRefused(column, value, "is negative: not a possible number of units")
+    return number
+
+
+def _source(spec: dict[str, Any]) -> SourceDraft:
+    values = {name: spec.get(name) or "" for name in SOURCE_EXPORT_FIELDS}
+    values["published_at"] = _datetime(spec.get("published_at"), "citations.source.published_at")
+    values["retrieved_at"] = _datetime(spec.get("retrieved_at"), "citations.source.retrieved_at")
+    if not values["title"]:
+        raise RowRefused("citations.source.title", "", "is empty")
+    return SourceDraft(**values)
+
+
+def record_draft(row: dict[str, Any], line: int) -> RecordDraft:
+    record_type = str(row.get("record_type") or "")
+    model = RECORD_TYPES.get(record_type)
+    if model is None:
+        raise RowRefused("record_type", record_type, f"is not one of {', '.join(RECORD_TYPES)}")
+    values: dict[str, Any] = {
+        "date": _date(row.get("date"), "date"),
+        "date_precision": row.get("date_precision") or "unknown",
+        "notes": row.get("notes") or "",
+    }
+    if model is not Authorization:
+        values["quantity_low"] = _int(row.get("quantity_low"), "quantity_low")
+        values["quantity_high"] = _int(row.get("quantity_high"), "quantity_high")
+        values["quantity_text"] = row.get("quantity_text") or ""
+    for name in EXTRA_FIELDS[model]:
+        value = row.get(name)
+        values[name] = _date(value, name) if name == "valid_until" else (value or "")
+    if model is Transfer:
+        values["pledge_id"] = None
+    citations = row.get("citations") or []
+    if isinstance(citations, str):
+        try:
+            citations = json.loads(citations) if citations.strip() else []
+        except json.JSONDecodeError as exc:
+            raise RowRefused("citations", citations[:40], f"is not JSON ({exc.msg})") from exc
+    drafts = []
+    for spec in citations:
+        fields = {name: spec.get(name, "") for name in CITATION_EXPORT_FIELDS}
+        fields["credibility"] = _int(spec.get("credibility"), "citations.credibility") or 6
+        fields["reliability"] = fields["reliability"] or ""
+        drafts.append(CitationDraft(source=_source(spec.get("source") or {}), **fields))
+    parties = {}
+    for party in RECORD_PARTIES[model]:
+        code = str(row.get(party) or "").strip()
+        parties[party] = (party, code) if code else None
+    system = str(row.get("system") or "").strip()
+    return RecordDraft(
+        model=model,
+        external_id=str(row.get("external_id") or ""),
+        line=line,
+        values=values,
+        parties=parties,
+        system=SystemRef(name=system, column="system"),
+        citations=drafts,
+        pledge_key=str(row.get("pledge") or "") if model is Transfer else "",
+        key=str(row.get("key") or ""),
+    )
+
+
+class NativeJsonImporter(Importer):
+    name = "stockpile"
+    label = "Stockpile JSON export"
+    description = "Stockpile's own JSON export (manage.py export --format json)"
+
+    def drafts(self, text: str, report: ImportReport) -> Iterator[RecordDraft]:
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FileRefused(
+                f"the file is not JSON or is truncated ({exc.msg})", line=exc.lineno
+            ) from exc
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise FileRefused(f'this is not a {self.label} (no "format": "{FORMAT}")')
+        if document.get("version") != VERSION:
+            raise FileRefused(f"version {document.get('version')!r} of the format is not known")
+        self.document = document
+        line = 0
+        for record_type in RECORD_TYPES:
+            for row in document.get("records", {}).get(record_type, []):
+                line += 1
+                report.rows += 1
+                try:
+                    yield record_draft({"record_type": record_type, **row}, line)
+                except RowRefused as exc:
+                    report.refuse(line, exc.field, exc.value, exc.message)
+
+    def extra_setup(self, parties, systems, actor) -> None:
+        for party in self.document.get("parties", []):
+            code = party.get("code", "")
+            if code and parties.find(code) is None:
+                created = country_create(
+                    code=code,
+                    name=party.get("name") or code,
+                    kind=party.get("kind") or "unknown",
+                    official_name=party.get("official_name") or "",
+                    aliases=[a for a in party.get("aliases", []) if parties.find(a) is None],
+                    actor=actor,
+                )
+                parties.by_key[f"code:{code.upper()}"] = created.pk
+        parents = {}
+        for spec in self.document.get("systems", []):
+            name = spec.get("name", "")
+            if not name or systems.find(name) is not None:
+                continue
+            details = {n: spec.get(n) or "" for n in SYSTEM_FIELDS}
+            try:
+                details["range_km"] = Decimal(details["range_km"]) if details["range_km"] else None
+            except InvalidOperation:
+                details["range_km"] = None
+            details["counting_unit"] = details["counting_unit"] or "system"
+            origin = spec.get("origin") or ""
+            details["origin"] = origin
+            systems.pending[systems.key(name)] = SystemRef(
+                name=name,
+                column="system",
+                details=details,
+                aliases=[(a, k) for a, k in spec.get("aliases", [])],
+            )
+            if spec.get("parent"):
+                parents[name] = spec["parent"]
+        systems.create_pending(parties, actor)
+        systems.link_parents(parents, actor)
+
+
+class NativeCsvImporter(Importer):
+    name = "stockpile-csv"
+    label = "Stockpile CSV export"
+    description = "Stockpile's own CSV export (manage.py export --format csv)"
+
+    def drafts(self, text: str, report: ImportReport) -> Iterator[RecordDraft]:
+        rows = read_csv(text)
+        if not rows or "record_type" not in rows[0][1] or "citations" not in rows[0][1]:
+            raise FileRefused(f"the header is not that of a {self.label}", line=1)
+        header = rows[0][1]
+        if rows and len(rows[-1][1]) not in (0, len(header)) and not text.endswith("\n"):
+            raise FileRefused("the file is truncated", line=rows[-1][0])
+        self.party_names: dict[str, str] = {}
+        for line, cells in rows[1:]:
+            if not cells:
+                continue
+            report.rows += 1
+            if len(cells) != len(header):
+                report.refuse(line, "row", "", f"has {len(cells)} fields, the header {len(header)}")
+                continue
+            row = dict(zip(header, cells, strict=True))
+            for party in ("holder", "supplier", "donor", "recipient", "grantor"):
+                if row.get(party):
+                    self.party_names.setdefault(row[party], row.get(f"{party}_name") or row[party])
+            try:
+                yield record_draft(row, line)
+            except RowRefused as exc:
+                report.refuse(line, exc.field, exc.value, exc.message)
+
+    def extra_setup(self, parties, systems, actor) -> None:
+        # A CSV names parties by code; a code the database lacks is a party of our own
+        # (3+ letters) that the export's database had: create it, kind unknown.
+        for code, name in self.party_names.items():
+            if parties.find(code) is None and len(code) >= 3:
+                if Country.objects.filter(name__iexact=name).exists():
+                    continue
+                created = country_create(code=code, name=name, kind="unknown", actor=actor)
+                parties.by_key[f"code:{code.upper()}"] = created.pk
