@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # before pyplot: never look for a display
 
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from inventory.choices import EstimateScope  # noqa: E402
 from inventory.models import EstimatePoint  # noqa: E402
@@ -71,8 +72,12 @@ def pledged_vs_delivered_chart(outstanding) -> Chart | None:
     )
     axes.set_yticks(positions, labels=[name[:32] for name in names])
     axes.invert_yaxis()
-    axes.set_xlabel("units")
-    axes.legend(loc="lower right", fontsize="small", frameon=False)
+    axes.set_xlim(left=0)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("units (an unknown quantity counts as at least 1)")
+    axes.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=2, fontsize="small", frameon=False
+    )
     axes.spines[["top", "right"]].set_visible(False)
     figure.suptitle("Outstanding pledges: pledged versus delivered", fontsize="medium")
     summary = "; ".join(f"{n}: {totals[n][0]} pledged, {totals[n][1]} delivered" for n in names)
@@ -107,6 +112,7 @@ def estimate_history_chart(move, months: int = 24) -> Chart | None:
             label="on hand, high (gaps: unknown)",
         )
     axes.set_ylim(bottom=0)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(loc="upper left", fontsize="small", frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     figure.autofmt_xdate()

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from inventory.choices import EstimateScope
-from inventory.estimates import Range, estimate_from_rows
+from inventory.estimates import Range, counted, estimate_from_rows
 from inventory.models import Country, LedgerEntry, StockEstimate, WeaponSystem
 from inventory.selectors import weapon_system_family_ids
 from transfers.choices import PledgeStatus, Stance
@@ -392,14 +392,14 @@ def _outstanding(scope: Scope, period_end: dt.date) -> tuple[list[OutstandingPle
     for pledge in pledges[:MAX_OUTSTANDING]:
         delivered = Range(0, 0)
         for delivery in pledge.deliveries.all():
-            delivered = delivered + Range(delivery.quantity_low or 0, delivery.quantity_high)
+            delivered = delivered + counted(delivery.quantity_low, delivery.quantity_high)
         lines.append(
             OutstandingPledge(
                 label=str(pledge),
                 status=pledge.get_status_display(),
                 date=pledge.date_display,
                 age_days=(period_end - pledge.date).days if pledge.date else None,
-                pledged=Range(pledge.quantity_low or 0, pledge.quantity_high),
+                pledged=counted(pledge.quantity_low, pledge.quantity_high),
                 delivered=delivered,
                 system_name=pledge.system.name,
                 admin_url=admin_url(pledge),
