@@ -229,7 +229,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "inventory.api.pagination.StockpilePagination",
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "inventory.api.renderers.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
         "inventory.api.renderers.CSVRenderer",
     ],

@@ -24,7 +24,9 @@ class Conflict(exceptions.APIException):
 
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "The resource has changed since you read it (If-Match does not match its ETag)."
+    default_detail = (
+        "The resource has changed since you read it (If-Match does not match its ETag)."
+    )
     default_code = "precondition_failed"
 
 
@@ -51,7 +53,9 @@ def validation_detail(exc: DjangoValidationError) -> dict | list:
 
 
 def describe_protected(exc: ProtectedError | RestrictedError) -> str:
-    objects = list(exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects)
+    objects = list(
+        exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    )
     kinds = sorted({obj._meta.verbose_name for obj in objects})
     shown = ", ".join(str(obj) for obj in objects[:3])
     more = f" and {len(objects) - 3} more" if len(objects) > 3 else ""

@@ -186,11 +186,9 @@ class StrictFilterSet(django_filters.FilterSet):
             def clean(self):
                 cleaned = super().clean()
                 for low, high in ranges:
-                    if cleaned.get(low) is not None and cleaned.get(high) is not None:
-                        if cleaned[low] > cleaned[high]:
-                            self.add_error(
-                                low, f"{low} ({cleaned[low]}) is after {high} ({cleaned[high]})."
-                            )
+                    start, end = cleaned.get(low), cleaned.get(high)
+                    if start is not None and end is not None and start > end:
+                        self.add_error(low, f"{low} ({start}) is after {high} ({end}).")
                 return cleaned
 
         return RangeCheckedForm

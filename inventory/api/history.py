@@ -30,9 +30,7 @@ history_register(Country, CountryAlias, WeaponSystem, WeaponSystemAlias)
 class HistoryQuery(forms.Form):
     model = forms.CharField()
     object_id = forms.IntegerField(required=False, min_value=1)
-    change = forms.ChoiceField(
-        required=False, choices=[(code, code) for code in CHANGES.values()]
-    )
+    change = forms.ChoiceField(required=False, choices=[(code, code) for code in CHANGES.values()])
     door = forms.ChoiceField(required=False, choices=Door.choices)
     actor = forms.CharField(required=False)
 

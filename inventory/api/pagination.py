@@ -23,7 +23,9 @@ class StockpilePagination(PageNumberPagination):
         if raw is None:
             return self.page_size
         if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-            raise ValidationError({self.page_size_query_param: [f"{raw!r} is not a positive whole number."]})
+            raise ValidationError(
+                {self.page_size_query_param: [f"{raw!r} is not a positive whole number."]}
+            )
         if int(raw) > self.max_page_size:
             raise ValidationError(
                 {self.page_size_query_param: [f"{raw} is above the limit of {self.max_page_size}."]}
@@ -32,6 +34,12 @@ class StockpilePagination(PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         raw = request.query_params.get(self.page_query_param)
-        if raw is not None and raw not in self.last_page_strings and (not (raw.isascii() and raw.isdigit()) or int(raw) < 1):
-            raise ValidationError({self.page_query_param: [f"{raw!r} is not a page number (1, 2, …)."]})
+        if (
+            raw is not None
+            and raw not in self.last_page_strings
+            and (not (raw.isascii() and raw.isdigit()) or int(raw) < 1)
+        ):
+            raise ValidationError(
+                {self.page_query_param: [f"{raw!r} is not a page number (1, 2, …)."]}
+            )
         return super().paginate_queryset(queryset, request, view)

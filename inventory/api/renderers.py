@@ -11,7 +11,8 @@ import csv
 import io
 import json
 
-from rest_framework.renderers import BaseRenderer
+import orjson
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -60,3 +61,13 @@ class CSVRenderer(BaseRenderer):
         for row in rows:
             writer.writerow([cell(row.get(column)) for column in columns])
         return out.getvalue().encode(self.charset)
+
+
+class FastJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer with orjson doing the encoding (several times faster on large
+    pages); anything orjson does not know (Decimal, lazy strings) is rendered with str()."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if data is None:
+            return b""
+        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from inventory import services
 from inventory.choices import AliasKind, PartyKind
 from inventory.history import Door
-from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias
+from inventory.models import Country, WeaponSystem, WeaponSystemAlias
 from inventory.selectors import country_resolve, weapon_system_resolve
 
 
@@ -42,7 +42,9 @@ class _RefField(serializers.RelatedField):
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("incorrect_type", data_type=type(data).__name__)
         found = None
-        if isinstance(data, int) or (isinstance(data, str) and data.strip().isascii() and data.strip().isdigit()):
+        if isinstance(data, int) or (
+            isinstance(data, str) and data.strip().isascii() and data.strip().isdigit()
+        ):
             found = self.get_queryset().filter(pk=int(data)).first()
         elif isinstance(data, str):
             found = self.resolve(data)

@@ -59,7 +59,10 @@ class ApiMixin:
         if unknown:
             known = ", ".join(sorted(allowed))
             raise ValidationError(
-                {name: [f"Unknown query parameter {name!r}; this endpoint takes: {known}."] for name in unknown}
+                {
+                    name: [f"Unknown query parameter {name!r}; this endpoint takes: {known}."]
+                    for name in unknown
+                }
             )
 
     def initial(self, request, *args, **kwargs):
@@ -191,6 +194,8 @@ class HistoryMixin:
     @action(detail=True, methods=["get"])
     def history(self, request, *args, **kwargs):
         instance = self.get_object()
-        rows = type(instance).history.filter(id=instance.pk).order_by("-history_date", "-history_id")
+        rows = (
+            type(instance).history.filter(id=instance.pk).order_by("-history_date", "-history_id")
+        )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(HistoryRowSerializer(page, many=True).data)

@@ -41,7 +41,9 @@ def test_parties_by_code_alias_or_id(api):
     to_pl = TransferFactory(donor=state("US"), recipient=state("PL"))
     assert ids(api.get("/api/v1/transfers/?recipient=UA")) == [to_ua.pk]
     assert ids(api.get("/api/v1/transfers/?donor=United States of America")) == [to_pl.pk]
-    assert ids(api.get(f"/api/v1/transfers/?recipient={state('PL').pk},UA")) == sorted([to_ua.pk, to_pl.pk])
+    assert ids(api.get(f"/api/v1/transfers/?recipient={state('PL').pk},UA")) == sorted(
+        [to_ua.pk, to_pl.pk]
+    )
     response = api.get("/api/v1/transfers/?donor=Atlantis")
     assert response.status_code == 400 and "Atlantis" in response.json()["donor"][0]
 
@@ -62,7 +64,9 @@ def test_system_and_system_family(api):
     assert ids(api.get("/api/v1/transfers/?system=ATACMS")) == [records[0].pk]
     assert ids(api.get("/api/v1/transfers/?system=MGM-140")) == [records[0].pk]
     assert ids(api.get("/api/v1/transfers/?system_family=MGM-140")) == [r.pk for r in records]
-    assert ids(api.get(f"/api/v1/transfers/?system_family={variant.pk}")) == [r.pk for r in records[1:]]
+    assert ids(api.get(f"/api/v1/transfers/?system_family={variant.pk}")) == [
+        r.pk for r in records[1:]
+    ]
     assert other.pk not in ids(api.get("/api/v1/transfers/?system_family=ATACMS"))
     systems = api.get(f"/api/v1/systems/?system_family={family.pk}").json()["results"]
     assert {row["family"]["name"] for row in systems} == {"ATACMS"}
@@ -122,7 +126,10 @@ def test_detail_views_refuse_unknown_parameters(api):
 def test_search_ordering_and_pagination(api):
     system = WeaponSystemFactory(name="Storm Shadow")
     WeaponSystemAliasFactory(system=system, alias="SCALP-EG", alias_normalized="scalp eg")
-    hits = [TransferFactory(system=system, quantity_low=n, quantity_high=n, quantity_text=str(n)) for n in (5, 1, 3)]
+    hits = [
+        TransferFactory(system=system, quantity_low=n, quantity_high=n, quantity_text=str(n))
+        for n in (5, 1, 3)
+    ]
     TransferFactory()
     assert ids(api.get("/api/v1/transfers/?search=SCALP")) == sorted(h.pk for h in hits)
     ordered = api.get("/api/v1/transfers/?search=storm&ordering=-quantity_low").json()["results"]
@@ -133,9 +140,15 @@ def test_search_ordering_and_pagination(api):
 
 
 def test_countries_by_code_and_alias_search(api):
-    CountryAliasFactory(country=state("AE"), alias="Trucial States", alias_normalized="trucial states")
-    assert [row["code"] for row in api.get("/api/v1/countries/?code=ae").json()["results"]] == ["AE"]
-    assert "AE" in [row["code"] for row in api.get("/api/v1/countries/?search=Trucial").json()["results"]]
+    CountryAliasFactory(
+        country=state("AE"), alias="Trucial States", alias_normalized="trucial states"
+    )
+    assert [row["code"] for row in api.get("/api/v1/countries/?code=ae").json()["results"]] == [
+        "AE"
+    ]
+    assert "AE" in [
+        row["code"] for row in api.get("/api/v1/countries/?search=Trucial").json()["results"]
+    ]
     assert api.get("/api/v1/countries/?kind=planet").status_code == 400
 
 
@@ -152,7 +165,9 @@ def _populate(n: int) -> None:
         CitationFactory(source=source, transfer=None, holding=HoldingFactory(system=system))
         CitationFactory(source=source, transfer=None, pledge=PledgeFactory(system=system))
         CitationFactory(source=source, transfer=None, expenditure=ExpenditureFactory(system=system))
-        CitationFactory(source=source, transfer=None, authorization=AuthorizationFactory(system=system))
+        CitationFactory(
+            source=source, transfer=None, authorization=AuthorizationFactory(system=system)
+        )
 
 
 LIST_URLS = [

@@ -35,7 +35,13 @@ def counts():
 
 
 def body(**extra):
-    return {"system": WeaponSystemFactory().pk, "donor": "GB", "recipient": "UA", "quantity_text": "dozens", **extra}
+    return {
+        "system": WeaponSystemFactory().pk,
+        "donor": "GB",
+        "recipient": "UA",
+        "quantity_text": "dozens",
+        **extra,
+    }
 
 
 def test_a_transfer_is_created_with_its_citations_and_sources_matched_by_canonical_url(editor_api):
@@ -44,8 +50,15 @@ def test_a_transfer_is_created_with_its_citations_and_sources_matched_by_canonic
         "/api/v1/transfers/",
         body(
             citations=[
-                {"source": {"url": "http://www.news.example.org/storm-shadow/?utm_source=x"}, "excerpt": "dozens more"},
-                {"source": {"url": "https://new.example.org/a", "title": "New report"}, "attribution": "anonymous", "credibility": 2},
+                {
+                    "source": {"url": "http://www.news.example.org/storm-shadow/?utm_source=x"},
+                    "excerpt": "dozens more",
+                },
+                {
+                    "source": {"url": "https://new.example.org/a", "title": "New report"},
+                    "attribution": "anonymous",
+                    "credibility": 2,
+                },
                 {"source_id": known.pk, "stance": "context"},
             ]
         ),
@@ -75,7 +88,10 @@ def test_a_transfer_is_created_with_its_citations_and_sources_matched_by_canonic
         ({"pledge": 10**6}, "pledge"),
         ({"citations": [{"source_id": 10**6}]}, "citations"),
         ({"citations": [{"source": {"url": "https://unknown.example.org/x"}}]}, "citations"),
-        ({"citations": [{"source_id": 1, "attribution": "anonymous", "credibility": 1}]}, "citations"),
+        (
+            {"citations": [{"source_id": 1, "attribution": "anonymous", "credibility": 1}]},
+            "citations",
+        ),
         ({"citations": [{"excerpt": "no source"}]}, "citations"),
     ],
 )
@@ -92,7 +108,12 @@ def test_anonymous_citation_graded_confirmed_is_named_by_its_place(editor_api):
     SourceFactory(pk=1)
     response = editor_api.post(
         "/api/v1/transfers/",
-        body(citations=[{"source_id": 1}, {"source_id": 1, "attribution": "anonymous", "credibility": 1}]),
+        body(
+            citations=[
+                {"source_id": 1},
+                {"source_id": 1, "attribution": "anonymous", "credibility": 1},
+            ]
+        ),
         format="json",
     )
     assert response.status_code == 400
@@ -103,14 +124,20 @@ def test_anonymous_citation_graded_confirmed_is_named_by_its_place(editor_api):
 def test_a_duplicate_source_is_refused(editor_api):
     SourceFactory(url="https://news.example.org/a")
     before = counts()
-    response = editor_api.post("/api/v1/sources/", {"url": "http://www.news.example.org/a/", "title": "Again"}, format="json")
+    response = editor_api.post(
+        "/api/v1/sources/",
+        {"url": "http://www.news.example.org/a/", "title": "Again"},
+        format="json",
+    )
     assert response.status_code == 400 and "url" in response.json()
     assert counts() == before
 
 
 def test_broken_json_is_a_400(editor_api):
     before = counts()
-    response = editor_api.post("/api/v1/transfers/", data=b'{"system": 1,', content_type="application/json")
+    response = editor_api.post(
+        "/api/v1/transfers/", data=b'{"system": 1,', content_type="application/json"
+    )
     assert response.status_code == 400 and "JSON parse error" in response.json()["detail"]
     assert counts() == before
 
@@ -157,8 +184,16 @@ def test_etag_and_if_match(editor_api):
     assert refused.status_code == 412
     transfer.refresh_from_db()
     assert transfer.notes == "first"
-    assert editor_api.patch(url, {"notes": "third"}, format="json", HTTP_IF_MATCH="*").status_code == 200
-    assert editor_api.patch(url, {"notes": "4"}, format="json", HTTP_IF_MATCH=f'W/{stale["ETag"]}').status_code == 412
+    assert (
+        editor_api.patch(url, {"notes": "third"}, format="json", HTTP_IF_MATCH="*").status_code
+        == 200
+    )
+    assert (
+        editor_api.patch(
+            url, {"notes": "4"}, format="json", HTTP_IF_MATCH=f"W/{stale['ETag']}"
+        ).status_code
+        == 412
+    )
 
 
 def test_if_match_can_be_required(editor_api, settings):
@@ -167,7 +202,9 @@ def test_if_match_can_be_required(editor_api, settings):
     url = f"/api/v1/transfers/{transfer.pk}/"
     assert editor_api.patch(url, {"notes": "x"}, format="json").status_code == 428
     etag = editor_api.get(url)["ETag"]
-    assert editor_api.patch(url, {"notes": "x"}, format="json", HTTP_IF_MATCH=etag).status_code == 200
+    assert (
+        editor_api.patch(url, {"notes": "x"}, format="json", HTTP_IF_MATCH=etag).status_code == 200
+    )
 
 
 def test_delete_with_a_stale_etag_is_a_412(admin_api):
@@ -202,10 +239,12 @@ def test_deleting_a_record_keeps_its_history_reachable(admin_api):
     transfer_id = citation.transfer_id
     assert admin_api.delete(f"/api/v1/transfers/{transfer_id}/").status_code == 204
     assert admin_api.get(f"/api/v1/transfers/{transfer_id}/history/").status_code == 404
-    rows = admin_api.get(f"/api/v1/history/?model=transfer&object_id={transfer_id}").json()["results"]
+    rows = admin_api.get(f"/api/v1/history/?model=transfer&object_id={transfer_id}").json()[
+        "results"
+    ]
     assert [row["change"] for row in rows] == ["deleted", "created"]
     assert rows[0]["door"] == "api" and rows[0]["actor"] == "administrator"
-    cited = admin_api.get(f"/api/v1/history/?model=citation&change=deleted").json()["results"]
+    cited = admin_api.get("/api/v1/history/?model=citation&change=deleted").json()["results"]
     assert cited[0]["object_id"] == citation.pk
 
 

@@ -33,25 +33,71 @@ def _record_body(**extra):
 
 # endpoint -> (model, factory, body for a create, a field change for an update)
 ENDPOINTS = {
-    "holdings": (Holding, HoldingFactory, lambda: _record_body(holder="PL", kind="contracted"), {"notes": "x"}),
-    "pledges": (Pledge, PledgeFactory, lambda: _record_body(donor=None, recipient="UA"), {"status": "withdrawn"}),
-    "transfers": (Transfer, TransferFactory, lambda: _record_body(donor="GB", recipient="UA"), {"notes": "x"}),
-    "expenditures": (Expenditure, ExpenditureFactory, lambda: _record_body(holder="UA", kind="launched"), {"location": "Crimea"}),
+    "holdings": (
+        Holding,
+        HoldingFactory,
+        lambda: _record_body(holder="PL", kind="contracted"),
+        {"notes": "x"},
+    ),
+    "pledges": (
+        Pledge,
+        PledgeFactory,
+        lambda: _record_body(donor=None, recipient="UA"),
+        {"status": "withdrawn"},
+    ),
+    "transfers": (
+        Transfer,
+        TransferFactory,
+        lambda: _record_body(donor="GB", recipient="UA"),
+        {"notes": "x"},
+    ),
+    "expenditures": (
+        Expenditure,
+        ExpenditureFactory,
+        lambda: _record_body(holder="UA", kind="launched"),
+        {"location": "Crimea"},
+    ),
     "authorizations": (
         Authorization,
         AuthorizationFactory,
-        lambda: {"system": _system(), "grantor": "US", "holder": "UA", "scope": "Kursk", "date": "2024-11-17"},
+        lambda: {
+            "system": _system(),
+            "grantor": "US",
+            "holder": "UA",
+            "scope": "Kursk",
+            "date": "2024-11-17",
+        },
         {"scope": "Bryansk"},
     ),
-    "sources": (Source, SourceFactory, lambda: {"url": "https://example.org/new", "title": "New"}, {"publisher": "P"}),
+    "sources": (
+        Source,
+        SourceFactory,
+        lambda: {"url": "https://example.org/new", "title": "New"},
+        {"publisher": "P"},
+    ),
     "citations": (
         Citation,
         CitationFactory,
-        lambda: {"source_id": SourceFactory().pk, "record_type": "transfer", "record_id": TransferFactory().pk, "credibility": 3},
+        lambda: {
+            "source_id": SourceFactory().pk,
+            "record_type": "transfer",
+            "record_id": TransferFactory().pk,
+            "credibility": 3,
+        },
         {"excerpt": "y"},
     ),
-    "countries": (Country, CountryFactory, lambda: {"code": "XGRP", "name": "Some group", "kind": "non_state"}, {"notes": "x"}),
-    "systems": (WeaponSystem, WeaponSystemFactory, lambda: {"name": "New system", "aliases": [{"alias": "NS-1", "kind": "designation"}]}, {"manufacturer": "M"}),
+    "countries": (
+        Country,
+        CountryFactory,
+        lambda: {"code": "XGRP", "name": "Some group", "kind": "non_state"},
+        {"notes": "x"},
+    ),
+    "systems": (
+        WeaponSystem,
+        WeaponSystemFactory,
+        lambda: {"name": "New system", "aliases": [{"alias": "NS-1", "kind": "designation"}]},
+        {"manufacturer": "M"},
+    ),
 }
 ROLES = ["anonymous", "viewer", "editor", "administrator"]
 READ = {"anonymous": 401, "viewer": 200, "editor": 200, "administrator": 200}
@@ -122,7 +168,9 @@ def test_put_of_what_was_read_round_trips(as_role, endpoint):
     record = citation.record
     client = as_role("editor")
     read = client.get(f"/api/v1/{endpoint}/{record.pk}/")
-    response = client.put(f"/api/v1/{endpoint}/{record.pk}/", read.json(), format="json", HTTP_IF_MATCH=read["ETag"])
+    response = client.put(
+        f"/api/v1/{endpoint}/{record.pk}/", read.json(), format="json", HTTP_IF_MATCH=read["ETag"]
+    )
     assert response.status_code == 200, response.content
     assert response.json()["citations"] == read.json()["citations"]  # kept, not duplicated
 
@@ -149,7 +197,9 @@ def test_writes_are_throttled_per_user(as_role, monkeypatch):
     monkeypatch.setattr(WriteRateThrottle, "THROTTLE_RATES", {"write": "2/minute", "user": None})
     client = as_role("editor")
     codes = [
-        client.post("/api/v1/sources/", {"url": f"https://t.example/{n}", "title": "t"}, format="json").status_code
+        client.post(
+            "/api/v1/sources/", {"url": f"https://t.example/{n}", "title": "t"}, format="json"
+        ).status_code
         for n in range(3)
     ]
     assert codes == [201, 201, 429]

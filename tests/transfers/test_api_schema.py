@@ -56,7 +56,9 @@ def editor_headers(db):
 def _no_throttling(monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": None, "user": None, "write": None})
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {"anon": None, "user": None, "write": None}
+    )
 
 
 @schema.parametrize()

@@ -72,7 +72,9 @@ def reliability_q(letters, prefix: str = "") -> Q:
 def grade_q(grades, prefix: str = "") -> Q:
     condition = Q(pk__in=[])
     for grade in grades:
-        condition |= reliability_q([grade[0]], prefix) & Q(**{f"{prefix}credibility": int(grade[1])})
+        condition |= reliability_q([grade[0]], prefix) & Q(
+            **{f"{prefix}credibility": int(grade[1])}
+        )
     return condition
 
 
@@ -140,8 +142,10 @@ class HoldingFilterSet(RecordFilterSet):
 
 class PledgeFilterSet(RecordFilterSet):
     donor = PartyFilter(
-        field_name="donor", allow_undisclosed=True, help_text="Parties by code, alias or id; "
-        "`undisclosed` for pledges whose donor is not named."
+        field_name="donor",
+        allow_undisclosed=True,
+        help_text="Parties by code, alias or id; "
+        "`undisclosed` for pledges whose donor is not named.",
     )
     recipient = PartyFilter(field_name="recipient")
     status = django_filters.ChoiceFilter(choices=PledgeStatus.choices)
@@ -173,7 +177,9 @@ class AuthorizationFilterSet(RecordFilterSet):
 class SourceFilterSet(StrictFilterSet):
     url = django_filters.CharFilter(method="filter_url", help_text="Matched by canonical URL.")
     source_type = django_filters.ChoiceFilter(choices=SourceType.choices)
-    reliability = CSVChoiceFilter(choices=Reliability.choices, field_name="reliability", lookup_expr="in")
+    reliability = CSVChoiceFilter(
+        choices=Reliability.choices, field_name="reliability", lookup_expr="in"
+    )
     publisher = django_filters.CharFilter(lookup_expr="iexact")
     published_after = django_filters.DateFilter(field_name="published_at__date", lookup_expr="gte")
     published_before = django_filters.DateFilter(field_name="published_at__date", lookup_expr="lte")

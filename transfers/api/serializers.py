@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.api.errors import validation_detail
@@ -82,8 +81,23 @@ class CitedSourceSerializer(serializers.ModelSerializer):
     def get_validators(self):
         return []
 
+    def to_representation(self, instance):
+        return source_as_dict(instance)
+
 
 # -- citations ------------------------------------------------------------------------------
+
+
+def _iso(value):
+    return None if value is None else serializers.DateTimeField().to_representation(value)
+
+
+def source_as_dict(source: Source) -> dict:
+    """The read representation of a source, built directly (the hot path of every list)."""
+    data = {name: getattr(source, name) for name in SOURCE_FIELDS}
+    for name in ("published_at", "retrieved_at", "created_at", "updated_at"):
+        data[name] = _iso(data[name])
+    return data
 
 
 class CitationSerializer(serializers.ModelSerializer):
@@ -115,6 +129,21 @@ class CitationSerializer(serializers.ModelSerializer):
 
     def get_validators(self):
         return []
+
+    def to_representation(self, instance):
+        if type(self) is not CitationSerializer:
+            return super().to_representation(instance)
+        return {
+            "id": instance.pk,
+            "source": source_as_dict(instance.source),
+            "excerpt": instance.excerpt,
+            "locator": instance.locator,
+            "stance": instance.stance,
+            "attribution": instance.attribution,
+            "reliability": instance.reliability,
+            "credibility": instance.credibility,
+            "grade": instance.grade,
+        }
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -150,8 +179,14 @@ class CitationSerializer(serializers.ModelSerializer):
             return existing
         if not spec.get("title"):
             raise serializers.ValidationError(
-                {"source": {"title": [f"{url or 'This source'} is not a known source: a new "
-                                      "source needs a title."]}}
+                {
+                    "source": {
+                        "title": [
+                            f"{url or 'This source'} is not a known source: a new "
+                            "source needs a title."
+                        ]
+                    }
+                }
             )
         return dict(spec)
 
@@ -197,7 +232,9 @@ class CitationDetailSerializer(CitationSerializer):
             return attrs
         record = RECORD_MODELS[record_type].objects.filter(pk=record_id).first()
         if record is None:
-            raise serializers.ValidationError({"record_id": [f"No {record_type} has id {record_id}."]})
+            raise serializers.ValidationError(
+                {"record_id": [f"No {record_type} has id {record_id}."]}
+            )
         attrs["record"] = record
         return attrs
 
@@ -260,7 +297,9 @@ class RecordSerializer(ServiceModelSerializer):
             citation_id = spec.pop("id", None)
             if citation_id is not None:
                 if citation_id not in existing:
-                    errors[index] = {"id": [f"Citation {citation_id} does not support this record."]}
+                    errors[index] = {
+                        "id": [f"Citation {citation_id} does not support this record."]
+                    }
                 continue
             try:
                 services.citation_create(record=record, actor=actor, **spec)
@@ -276,7 +315,15 @@ class HoldingSerializer(RecordSerializer):
 
     class Meta(RecordSerializer.Meta):
         model = Holding
-        fields = [*COMMON_FIELDS, "holder", "kind", "supplier", *QUANTITY_FIELDS, *DATE_FIELDS, *TAIL_FIELDS]
+        fields = [
+            *COMMON_FIELDS,
+            "holder",
+            "kind",
+            "supplier",
+            *QUANTITY_FIELDS,
+            *DATE_FIELDS,
+            *TAIL_FIELDS,
+        ]
 
 
 class PledgeSerializer(RecordSerializer):
@@ -287,7 +334,15 @@ class PledgeSerializer(RecordSerializer):
 
     class Meta(RecordSerializer.Meta):
         model = Pledge
-        fields = [*COMMON_FIELDS, "donor", "recipient", "status", *QUANTITY_FIELDS, *DATE_FIELDS, *TAIL_FIELDS]
+        fields = [
+            *COMMON_FIELDS,
+            "donor",
+            "recipient",
+            "status",
+            *QUANTITY_FIELDS,
+            *DATE_FIELDS,
+            *TAIL_FIELDS,
+        ]
 
 
 class TransferSerializer(RecordSerializer):
@@ -320,7 +375,15 @@ class ExpenditureSerializer(RecordSerializer):
 
     class Meta(RecordSerializer.Meta):
         model = Expenditure
-        fields = [*COMMON_FIELDS, "holder", "kind", "location", *QUANTITY_FIELDS, *DATE_FIELDS, *TAIL_FIELDS]
+        fields = [
+            *COMMON_FIELDS,
+            "holder",
+            "kind",
+            "location",
+            *QUANTITY_FIELDS,
+            *DATE_FIELDS,
+            *TAIL_FIELDS,
+        ]
 
 
 class AuthorizationSerializer(RecordSerializer):
@@ -339,5 +402,3 @@ class AuthorizationSerializer(RecordSerializer):
             "valid_until",
             *TAIL_FIELDS,
         ]
-
-

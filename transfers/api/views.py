@@ -60,7 +60,14 @@ class AuthorizationViewSet(RecordViewSet):
     queryset = record_list(Authorization)
     serializer_class = serializers.AuthorizationSerializer
     filterset_class = filters.AuthorizationFilterSet
-    search_fields = [*RECORD_SEARCH[:2], "scope", "notes", "external_id", "grantor__name", "holder__name"]
+    search_fields = [
+        *RECORD_SEARCH[:2],
+        "scope",
+        "notes",
+        "external_id",
+        "grantor__name",
+        "holder__name",
+    ]
 
 
 class SourceViewSet(HistoryMixin, ServiceViewSet):

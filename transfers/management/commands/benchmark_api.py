@@ -1,0 +1,222 @@
+"""Benchmark the API against a floor: `manage.py benchmark_api [--transfers N]`.
+
+Builds a synthetic data set (transfers with citations and their sources) inside a
+transaction on the configured database, then times, for one page of transfers with their
+citations:
+
+- the API: GET /api/v1/transfers/?page_size=100 through Django's test client with a token,
+  the whole stack (middleware, auth, permissions, filters, pagination, serializers, JSON);
+- the floor: the same rows read with one raw SQL query and serialized with orjson.
+
+It prints the median of each and their ratio (target: within 2x), then rolls the data back
+(unless --keep). Timings are noisy on shared machines: run it on an otherwise idle one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import time
+
+import orjson
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from inventory.models import Country, WeaponSystem
+from transfers.models import Citation, Source, Transfer
+
+
+class Rollback(Exception):
+    pass
+
+
+FLOOR_SQL = """
+SELECT t.id, t.quantity_low, t.quantity_high, t.quantity_text, t.date, t.date_precision,
+       t.basis, t.condition, t.pledge_id, t.notes, t.external_id, t.created_at, t.updated_at,
+       s.id, s.name, d.id, d.code, d.name, r.id, r.code, r.name,
+       c.id, c.excerpt, c.locator, c.stance, c.attribution, c.reliability, c.credibility,
+       so.id, so.url, so.url_canonical, so.title, so.publisher, so.author, so.published_at,
+       so.reliability, so.source_type
+FROM (SELECT * FROM {transfer} ORDER BY date DESC, id DESC LIMIT %s) t
+JOIN {system} s ON s.id = t.system_id
+JOIN {country} d ON d.id = t.donor_id
+JOIN {country} r ON r.id = t.recipient_id
+LEFT JOIN {citation} c ON c.transfer_id = t.id
+LEFT JOIN {source} so ON so.id = c.source_id
+ORDER BY t.date DESC, t.id DESC, c.id
+"""
+
+
+def floor_page(page_size: int) -> bytes:
+    sql = FLOOR_SQL.format(
+        transfer=Transfer._meta.db_table,
+        system=WeaponSystem._meta.db_table,
+        country=Country._meta.db_table,
+        citation=Citation._meta.db_table,
+        source=Source._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [page_size])
+        rows = cursor.fetchall()
+    results: dict[int, dict] = {}
+    for row in rows:
+        record = results.get(row[0])
+        if record is None:
+            record = results[row[0]] = {
+                "id": row[0],
+                "system": {"id": row[13], "name": row[14]},
+                "donor": {"id": row[15], "code": row[16], "name": row[17]},
+                "recipient": {"id": row[18], "code": row[19], "name": row[20]},
+                "basis": row[6],
+                "pledge": row[8],
+                "condition": row[7],
+                "quantity_low": row[1],
+                "quantity_high": row[2],
+                "quantity_text": row[3],
+                "date": row[4],
+                "date_precision": row[5],
+                "notes": row[9],
+                "external_id": row[10],
+                "unsourced": True,
+                "citations": [],
+                "created_at": row[11],
+                "updated_at": row[12],
+            }
+        if row[21] is not None:
+            record["unsourced"] = False
+            record["citations"].append(
+                {
+                    "id": row[21],
+                    "source": {
+                        "id": row[28],
+                        "url": row[29],
+                        "url_canonical": row[30],
+                        "title": row[31],
+                        "publisher": row[32],
+                        "author": row[33],
+                        "published_at": row[34],
+                        "reliability": row[35],
+                        "source_type": row[36],
+                    },
+                    "excerpt": row[22],
+                    "locator": row[23],
+                    "stance": row[24],
+                    "attribution": row[25],
+                    "reliability": row[26],
+                    "credibility": row[27],
+                    "grade": f"{row[26] or row[35]}{row[27]}",
+                }
+            )
+    return orjson.dumps({"count": len(results), "results": list(results.values())})
+
+
+def median_ms(action, repeat: int) -> float:
+    action()  # warm up
+    timings = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings)
+
+
+class Command(BaseCommand):
+    help = "Time a 100-record page of transfers with citations: the API against a raw-SQL floor."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--transfers", type=int, default=20_000)
+        parser.add_argument("--citations-per-transfer", type=int, default=2)
+        parser.add_argument("--page-size", type=int, default=100)
+        parser.add_argument("--repeat", type=int, default=30)
+        parser.add_argument("--keep", action="store_true", help="Commit the synthetic data.")
+
+    def handle(self, *args, **options):
+        try:
+            with transaction.atomic():
+                self.build(options["transfers"], options["citations_per_transfer"])
+                self.measure(options["page_size"], options["repeat"])
+                if not options["keep"]:
+                    raise Rollback
+        except Rollback:
+            self.stdout.write("Synthetic data rolled back.")
+
+    def build(self, count: int, per: int) -> None:
+        started = time.perf_counter()
+        rng = random.Random(4)
+        parties = list(Country.objects.filter(kind="state").values_list("pk", flat=True))
+        systems = WeaponSystem.objects.bulk_create(
+            WeaponSystem(name=f"Benchmark system {n}") for n in range(200)
+        )
+        sources = Source.objects.bulk_create(
+            Source(
+                url=f"https://bench.example.org/{n}",
+                url_canonical=f"https://bench.example.org/{n}",
+                title=f"Benchmark report {n}",
+                publisher="Bench News",
+                reliability=rng.choice("ABCDEF"),
+            )
+            for n in range(max(count // 4, 1))
+        )
+        transfers = []
+        for n in range(count):
+            donor, recipient = rng.sample(parties, 2)
+            low = rng.randint(1, 200)
+            transfers.append(
+                Transfer(
+                    system=rng.choice(systems),
+                    donor_id=donor,
+                    recipient_id=recipient,
+                    quantity_low=low,
+                    quantity_high=low + rng.randint(0, 50),
+                    quantity_text=f"{low}",
+                    date=dt.date(2014, 1, 1) + dt.timedelta(days=rng.randint(0, 4000)),
+                    date_precision="day",
+                    external_id=f"bench:{n}",
+                )
+            )
+        transfers = Transfer.objects.bulk_create(transfers, batch_size=2000)
+        Citation.objects.bulk_create(
+            (
+                Citation(
+                    source=rng.choice(sources),
+                    transfer=t,
+                    excerpt="delivered as announced",
+                    credibility=rng.randint(2, 6),
+                )
+                for t in transfers
+                for _ in range(per)
+            ),
+            batch_size=2000,
+        )
+        self.stdout.write(
+            f"Built {count} transfers, {count * per} citations, {len(sources)} sources on "
+            f"{connection.vendor} in {time.perf_counter() - started:.1f} s."
+        )
+
+    def measure(self, page_size: int, repeat: int) -> None:
+        user = get_user_model().objects.create_user("benchmark-viewer")
+        user.groups.add(Group.objects.get(name="viewer"))
+        token = Token.objects.create(user=user)
+        client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+        url = f"/api/v1/transfers/?page_size={page_size}"
+
+        def api():
+            response = client.get(url)
+            assert response.status_code == 200, response.content[:500]
+            return response.content
+
+        body = api()
+        floor_body = floor_page(page_size)
+        api_ms = median_ms(api, repeat)
+        floor_ms = median_ms(lambda: floor_page(page_size), repeat)
+        self.stdout.write(
+            f"Page of {page_size} transfers with citations, median of {repeat}:\n"
+            f"  API   {api_ms:8.2f} ms  ({len(body):,} bytes)\n"
+            f"  floor {floor_ms:8.2f} ms  ({len(floor_body):,} bytes, one raw query + orjson)\n"
+            f"  ratio {api_ms / floor_ms:8.2f}x  (target: within 2x)"
+        )
