@@ -130,15 +130,15 @@ _GENERATED = re.compile(r"Data generated:\s*(\d{1,2} \w{3} \d{4})")
 
 def _preamble(lines: list[str], label: str) -> str:
     """Check the preamble and return the release date it states ("12 Feb 2026")."""
-    if len(lines) <= PREAMBLE_LINES:
-        raise FileRefused(
-            f"the file is truncated: a {label} has {PREAMBLE_LINES} preamble lines and a header"
-        )
     if not lines[0].startswith("Transfers of major conventional arms"):
         raise FileRefused(
             f"this is not a {label}: its first line should start "
             "'Transfers of major conventional arms'",
             line=1,
+        )
+    if len(lines) <= PREAMBLE_LINES:
+        raise FileRefused(
+            f"the file is truncated: a {label} has {PREAMBLE_LINES} preamble lines and a header"
         )
     generated = next(
         (m.group(1) for line in lines[:PREAMBLE_LINES] if (m := _GENERATED.search(line))), ""
@@ -399,6 +399,12 @@ class SipriClassicImporter(Importer):
                 )
             records.append((line, cells, ",".join(cells)))
             i += 1
+        if records and len(records[-1][1]) != width and not text.endswith("\n"):
+            raise FileRefused(
+                f"the file is truncated: its last record has {len(records[-1][1])} of {width} "
+                "fields and no line end",
+                line=records[-1][0],
+            )
         seen: dict[str, int] = defaultdict(int)
         for line, cells, raw in records:
             report.rows += 1
