@@ -414,3 +414,19 @@ def test_report_message_renders_estimate_moves(db):
     report = report_build(subscription=subscription, period=period_containing(yesterday(), "daily"))
     message = report_message(report, recipient="x@example.org")
     assert "No estimate moved." in message.body
+
+
+@pytest.mark.parametrize("role", ["editor", "viewer", "administrator"])
+def test_subscription_and_delivery_pages_render_for_every_role(client, role):
+    subscription = daily_subscriber(send_when_empty=True)
+    report_deliver(subscription_id=subscription.pk)
+    client.force_login(UserFactory(username=role, role=role))
+    pages = (
+        ("subscription", subscription.pk),
+        ("reportdelivery", subscription.deliveries.get().pk),
+    )
+    for name, pk in pages:
+        assert client.get(reverse(f"admin:transfers_{name}_changelist")).status_code == 200
+        assert client.get(reverse(f"admin:transfers_{name}_change", args=[pk])).status_code == 200
+    preview = reverse("admin:transfers_subscription_preview", args=[subscription.pk])
+    assert client.get(preview).status_code == 200
