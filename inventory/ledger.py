@@ -185,29 +185,54 @@ def enqueue_refresh(pairs: list[Pair]) -> bool:
 
 # -- the full rebuild calls back into the app that owns the records ------------------------
 
-_rebuilders: list[Callable[[], dict[Origin, list[EntrySpec]]]] = []
+
+@dataclass(frozen=True)
+class Rebuilder:
+    """How the owner of some records re-posts them: `batches()` yields postings a few
+    thousand records at a time; `existing(model_label, ids)` says which of these origin ids
+    still exist (rows of the others are cancelled)."""
+
+    batches: Callable[[], Iterable[dict[Origin, list[EntrySpec]]]]
+    existing: Callable[[str, list[int]], set[int]]
+    models: tuple[str, ...]
 
 
-def register_rebuilder(rebuilder: Callable[[], dict[Origin, list[EntrySpec]]]) -> None:
-    """Register a function that returns the entries of every record it owns (for the full
-    rebuild). `transfers` registers one in its AppConfig.ready()."""
+_rebuilders: list[Rebuilder] = []
+
+
+def register_rebuilder(rebuilder: Rebuilder) -> None:
+    """Register the owner of some origin models (`transfers` does, in AppConfig.ready())."""
     if rebuilder not in _rebuilders:
         _rebuilders.append(rebuilder)
 
 
-def ledger_rebuild() -> dict[str, int]:
-    """Re-post the whole ledger from the records: rows of records that no longer exist are
-    cancelled, rows that differ are replaced, identical rows are kept."""
-    postings: dict[Origin, list[EntrySpec]] = {}
+def ledger_rebuild(*, chunk_size: int = 5000) -> dict[str, int]:
+    """Re-post the whole ledger from the records, streaming: rows of records that no longer
+    exist are cancelled, rows that differ are replaced, identical rows are kept. Memory
+    stays flat whatever the number of records."""
+    origins = stale = 0
     for rebuilder in _rebuilders:
-        postings.update(rebuilder())
-    with transaction.atomic():
-        known = set(
-            LedgerEntry.objects.filter(is_cancelled=False)
-            .values_list("origin_model", "origin_id")
-            .distinct()
-        )
-        for origin in known - set(postings):
-            postings[origin] = []
-        stale = ledger_post(postings)
-    return {"origins": len(postings), "stale_pairs": len(stale)}
+        for postings in rebuilder.batches():
+            origins += len(postings)
+            stale += len(ledger_post(postings))
+        for model in rebuilder.models:
+            ids = (
+                LedgerEntry.objects.filter(origin_model=model, is_cancelled=False)
+                .values_list("origin_id", flat=True)
+                .distinct()
+                .order_by("origin_id")
+            )
+            batch: list[int] = []
+            for origin_id in ids.iterator(chunk_size=chunk_size):
+                batch.append(origin_id)
+                if len(batch) >= chunk_size:
+                    stale += _cancel_missing(rebuilder, model, batch)
+                    batch = []
+            if batch:
+                stale += _cancel_missing(rebuilder, model, batch)
+    return {"origins": origins, "stale_pairs": stale}
+
+
+def _cancel_missing(rebuilder: Rebuilder, model: str, ids: list[int]) -> int:
+    missing = set(ids) - rebuilder.existing(model, ids)
+    return len(ledger_cancel((model, pk) for pk in missing)) if missing else 0

@@ -60,53 +60,51 @@ def _ids_sql(column: str, ids: Iterable[int]) -> str:
     return f"{column} IN ({', '.join(str(int(i)) for i in ids)})"
 
 
-def _moves(kinds: str, condition: str = "AFTER") -> str:
-    """Three aggregates of a movement class: low sum, high sum, count of unbounded highs."""
-    cond = f"r.kind IN ({kinds})"
-    if condition == "AFTER":
-        cond += " AND (b.d IS NULL OR r.d > b.d)"
-    elif condition:
-        cond += f" AND {condition}"
-    return cond
-
-
 def _system_select(where: str) -> str:
     """SELECT of the system-scope estimate columns for the pairs that `where` keeps."""
 
     def agg(name: str, cond: str) -> str:
+        """Low sum, high sum and count of unbounded highs of one class of movements."""
         return (
             f"SUM(CASE WHEN {cond} THEN r.lo ELSE 0 END) AS {name}_lo, "
             f"SUM(CASE WHEN {cond} THEN r.hi ELSE 0 END) AS {name}_hi, "
             f"SUM(CASE WHEN {cond} AND r.hi IS NULL THEN 1 ELSE 0 END) AS {name}_unb"
         )
 
+    after = "(b.d IS NULL OR r.d > b.d)"  # after the baseline (rule 2)
+
     def total_hi(name: str) -> str:
         return f"CASE WHEN {name}_unb > 0 THEN NULL ELSE {name}_hi END"
 
-    return f"""
-    WITH rows_ AS (
+    ledger = f"""
         SELECT id, holder_id, system_id, kind, quantity_low AS lo, quantity_high AS hi,
                COALESCE(date, '0001-01-01') AS d, via_contract, grade
         FROM {LEDGER}
-        WHERE is_cancelled = false AND (date IS NULL OR date <= %(as_of)s) AND {where}
-    ),
+        WHERE is_cancelled = false AND (date IS NULL OR date <= %(as_of)s) AND {where}"""
+    # The ledger is read twice (the baselines, then everything) rather than through one
+    # materialized CTE: each read streams from the table and its pair index. The arithmetic
+    # steps are materialized on PostgreSQL, which would otherwise inline each step into the
+    # next and evaluate the nested expressions many times per row.
+    materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
+    return f"""
+    WITH rows_ AS ({ledger}),
     base AS (
         SELECT holder_id, system_id, lo, hi, d,
                ROW_NUMBER() OVER (PARTITION BY holder_id, system_id ORDER BY d DESC, id DESC)
                  AS rn
-        FROM rows_ WHERE kind = 'baseline'
+        FROM ({ledger} AND kind = 'baseline') baselines
     ),
     sums AS (
         SELECT r.holder_id, r.system_id,
                MAX(CASE WHEN b.d IS NULL THEN 0 ELSE 1 END) AS has_base,
                MAX(b.lo) AS b_lo, MAX(b.hi) AS b_hi, MAX(b.d) AS b_d,
-               {agg("rec", _moves("'received', 'produced'"))},
-               {agg("snt", _moves("'sent'"))},
-               {agg("exp", _moves("'expended'"))},
-               {agg("pin", _moves("'pledged_in'", ""))},
-               {agg("pout", _moves("'pledged_out'", ""))},
-               {agg("ord", _moves("'ordered'", ""))},
-               {agg("con", _moves("'received'", "r.via_contract"))},
+               {agg("rec", f"r.kind IN ('received', 'produced') AND {after}")},
+               {agg("snt", f"r.kind = 'sent' AND {after}")},
+               {agg("exp", f"r.kind = 'expended' AND {after}")},
+               {agg("pin", "r.kind = 'pledged_in'")},
+               {agg("pout", "r.kind = 'pledged_out'")},
+               {agg("ord", "r.kind = 'ordered'")},
+               {agg("con", "r.kind = 'received' AND r.via_contract")},
                MIN(CASE WHEN r.grade = '' THEN NULL ELSE r.grade END) AS best,
                MAX(CASE WHEN r.grade = '' THEN NULL ELSE r.grade END) AS weakest,
                COUNT(*) AS n_rows,
@@ -138,7 +136,7 @@ def _system_select(where: str) -> str:
                END AS inc_hi
         FROM flows f
     ),
-    onhand AS (
+    onhand AS {materialized} (
         SELECT r.*,
                CASE WHEN oh_hi_raw IS NOT NULL AND oh_hi_raw < 0 THEN 1 ELSE 0 END AS bad,
                CASE WHEN oh_lo_raw < 0 OR (oh_hi_raw IS NOT NULL AND oh_hi_raw < 0) THEN 0
@@ -147,7 +145,7 @@ def _system_select(where: str) -> str:
                     ELSE oh_hi_raw END AS oh_hi
         FROM raw r
     ),
-    proj AS (
+    proj AS {materialized} (
         SELECT o.*,
                CASE WHEN pout_unb > 0 THEN 0 ELSE oh_lo + inc_lo - pout_hi END AS pr_lo_raw,
                CASE WHEN oh_hi IS NULL OR inc_hi IS NULL THEN NULL
@@ -210,14 +208,48 @@ def _family_select(lineage: Sequence[Pair], where: str) -> str:
 
 
 def _upsert(select_sql: str, scope: str) -> str:
+    """Insert new estimates and update changed ones. Unchanged rows are filtered out before
+    the write (an ON CONFLICT update would lock and rewrite every row), so `computed_at`
+    says when an estimate's numbers last changed."""
     columns = ", ".join(VALUE_COLUMNS)
+    qualified = ", ".join(f"q.{c}" for c in VALUE_COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in [*VALUE_COLUMNS, "computed_at"])
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    changed = " OR ".join(f"q.{c} {distinct} e.{c}" for c in VALUE_COLUMNS)
     return f"""
     INSERT INTO {ESTIMATE} (holder_id, system_id, scope, computed_at, {columns})
-    SELECT q.holder_id, q.system_id, '{scope}', %(computed_at)s, {columns}
-    FROM ({select_sql}) q WHERE true
+    SELECT q.holder_id, q.system_id, '{scope}', %(computed_at)s, {qualified}
+    FROM ({select_sql}) q
+    LEFT JOIN {ESTIMATE} e
+      ON e.holder_id = q.holder_id AND e.system_id = q.system_id AND e.scope = '{scope}'
+    WHERE e.id IS NULL OR {changed}
     ON CONFLICT (holder_id, system_id, scope) DO UPDATE SET {updates}
     """
+
+
+def _delete_orphans_sql(scope_filter: str, lineage: Sequence[Pair]) -> list[str]:
+    """Statements that delete estimates left without ledger rows as of today (system scope)
+    or without member estimates (family scope), among those `scope_filter` selects."""
+    statements = [
+        f"""DELETE FROM {ESTIMATE} WHERE scope = 'system' AND {scope_filter} AND NOT EXISTS (
+            SELECT 1 FROM {LEDGER} l WHERE l.holder_id = {ESTIMATE}.holder_id
+              AND l.system_id = {ESTIMATE}.system_id AND l.is_cancelled = false
+              AND (l.date IS NULL OR l.date <= %(as_of)s))"""
+    ]
+    if lineage:
+        values = ", ".join(f"({int(a)}, {int(d)})" for a, d in lineage)
+        statements.append(
+            f"""WITH lineage (ancestor_id, descendant_id) AS (VALUES {values})
+            DELETE FROM {ESTIMATE} WHERE scope = 'family' AND {scope_filter}
+            AND NOT EXISTS (
+                SELECT 1 FROM {ESTIMATE} m
+                JOIN lineage ON lineage.descendant_id = m.system_id
+                WHERE m.scope = 'system' AND m.holder_id = {ESTIMATE}.holder_id
+                  AND lineage.ancestor_id = {ESTIMATE}.system_id)"""
+        )
+    else:
+        statements.append(f"DELETE FROM {ESTIMATE} WHERE scope = 'family' AND {scope_filter}")
+    return statements
 
 
 def family_lineage(system_ids: Iterable[int] | None = None) -> list[Pair]:
@@ -284,6 +316,17 @@ def _where(pairs, holder_ids, system_ids) -> str:
     return " AND ".join(parts)
 
 
+REFRESH_LOCK = 7_302_151  # pg_advisory_xact_lock key of the estimate refresh
+
+
+def _serialize_refreshes(cursor) -> None:
+    """Refreshes run one at a time: two workers refreshing the same pairs would otherwise
+    both delete and re-insert their series. PostgreSQL: a transaction-level advisory lock
+    (released at commit or rollback); SQLite already serializes writing transactions."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
+
+
 def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
     """Recompute exactly these pairs (and the families above them), in one transaction.
 
@@ -294,36 +337,32 @@ def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
     pairs = sorted({(int(h), int(s)) for h, s in pairs})
     if not pairs:
         return {"pairs": 0, "estimates": 0}
-    started = timezone.now()
-    today = timezone.localdate()
     holder_ids = sorted({h for h, _ in pairs})
     lineage = family_lineage({s for _, s in pairs})
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            for start in range(0, len(pairs), 500):
-                chunk = pairs[start : start + 500]
-                cursor.execute(
-                    _upsert(_system_select(_pairs_sql(chunk)), EstimateScope.SYSTEM),
-                    {"as_of": today, "computed_at": started},
-                )
-            written = cursor.rowcount
-            if lineage:
-                families = sorted({a for a, _ in lineage})
-                cursor.execute(
-                    _upsert(
-                        _family_select(lineage, _ids_sql("e.holder_id", holder_ids)),
-                        EstimateScope.FAMILY,
-                    ),
-                    {"computed_at": started},
-                )
-            else:
-                families = []
-        gone = StockEstimate.objects.filter(computed_at__lt=started)
-        _delete_pairs(gone.filter(scope=EstimateScope.SYSTEM), pairs)
+    families = sorted({a for a, _ in lineage})
+    written = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        _serialize_refreshes(cursor)
+        started = timezone.now()  # marks up to now are covered by what this refresh reads
+        params = {"as_of": timezone.localdate(), "computed_at": started}
+        for start in range(0, len(pairs), 500):
+            chunk = pairs[start : start + 500]
+            cursor.execute(_upsert(_system_select(_pairs_sql(chunk)), EstimateScope.SYSTEM), params)
+            written += max(cursor.rowcount, 0)
+            cursor.execute(_delete_orphans_sql(_pairs_sql(chunk), [])[0], params)
         if families:
-            _delete_pairs(
-                gone.filter(scope=EstimateScope.FAMILY),
-                [(h, f) for h in holder_ids for f in families],
+            holders = _ids_sql("holder_id", holder_ids)
+            cursor.execute(
+                _upsert(
+                    _family_select(lineage, _ids_sql("e.holder_id", holder_ids)),
+                    EstimateScope.FAMILY,
+                ),
+                params,
+            )
+            written += max(cursor.rowcount, 0)
+            cursor.execute(
+                _delete_orphans_sql(f"{holders} AND {_ids_sql('system_id', families)}", lineage)[1],
+                params,
             )
         for start in range(0, len(pairs), 500):
             StaleEstimate.objects.filter(
@@ -344,27 +383,20 @@ def _stale_q(pairs: Sequence[Pair]):
     return query
 
 
-def _delete_pairs(queryset, pairs: Sequence[Pair]) -> None:
-    for start in range(0, len(pairs), 500):
-        queryset.filter(_stale_q(pairs[start : start + 500])).delete()
-
-
 def estimates_refresh_all() -> dict[str, int]:
-    """Recompute every estimate from the ledger: one statement per scope, one transaction."""
-    started = timezone.now()
+    """Recompute every estimate from the ledger: one statement per scope, one transaction.
+    Unchanged estimates are left as they are."""
     lineage = family_lineage()
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _upsert(_system_select("1 = 1"), EstimateScope.SYSTEM),
-                {"as_of": timezone.localdate(), "computed_at": started},
-            )
-            written = cursor.rowcount
-            if lineage:
-                cursor.execute(
-                    _upsert(_family_select(lineage, "1 = 1"), EstimateScope.FAMILY),
-                    {"computed_at": started},
-                )
-        StockEstimate.objects.filter(computed_at__lt=started).delete()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _serialize_refreshes(cursor)
+        started = timezone.now()
+        params = {"as_of": timezone.localdate(), "computed_at": started}
+        cursor.execute(_upsert(_system_select("1 = 1"), EstimateScope.SYSTEM), params)
+        written = max(cursor.rowcount, 0)
+        if lineage:
+            cursor.execute(_upsert(_family_select(lineage, "1 = 1"), EstimateScope.FAMILY), params)
+            written += max(cursor.rowcount, 0)
+        for statement in _delete_orphans_sql("1 = 1", lineage):
+            cursor.execute(statement, params)
         StaleEstimate.objects.filter(marked_at__lte=started).delete()
     return {"estimates": written}

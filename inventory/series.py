@@ -201,7 +201,13 @@ def series_rebuild_all() -> int:
         by_holder[pair[0]].append(pair)
     lineage = family_lineage()
     total = 0
+    from django.db import connection
+
+    from inventory.refresh import _serialize_refreshes
+
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            _serialize_refreshes(cursor)
         EstimatePoint.objects.all().delete()
         batch: list[Pair] = []
         for holder_pairs in by_holder.values():

@@ -81,3 +81,12 @@ def estimates_rebuild() -> dict:
         estimates = estimates_refresh_all()
         points = series_rebuild_all()
     return {**ledger, **estimates, "points": points}
+
+
+@shared_task(name="inventory.estimates_refresh_all", **RETRY)
+def estimates_refresh_all() -> dict:
+    """Recompute every estimate from the ledger as it stands (no re-posting)."""
+    from inventory.refresh import estimates_refresh_all as refresh_all
+
+    with history_door(Door.TASK):
+        return refresh_all()

@@ -24,7 +24,7 @@ from django.db import models
 
 from inventory.choices import LedgerKind
 from inventory.estimates import Range, counted, range_minus, range_sum
-from inventory.ledger import EntrySpec, Origin, ledger_post, register_rebuilder
+from inventory.ledger import EntrySpec, Origin, Rebuilder, ledger_post, register_rebuilder
 from transfers.choices import HoldingKind, PledgeStatus, Stance, TransferBasis
 from transfers.models import Citation, Expenditure, Holding, Pledge, Transfer
 
@@ -151,17 +151,30 @@ def records_post_ledger(model: type[models.Model], ids: Iterable[int]) -> set[tu
     return ledger_post(postings)
 
 
-def all_postings() -> dict[Origin, list[EntrySpec]]:
-    """Every record's entries, for the full rebuild (`inventory.ledger.ledger_rebuild`)."""
-    postings: dict[Origin, list[EntrySpec]] = {}
+def all_postings(chunk_size: int = 5000):
+    """Every record's entries, a chunk at a time, for the full rebuild."""
     for model in LEDGER_MODELS:
-        pks = list(model.objects.order_by("pk").values_list("pk", flat=True))
-        for start in range(0, len(pks), 5000):
-            postings.update(
-                _postings(model, model.objects.filter(pk__in=pks[start : start + 5000]))
-            )
-    return postings
+        pks = model.objects.order_by("pk").values_list("pk", flat=True)
+        chunk: list[int] = []
+        for pk in pks.iterator(chunk_size=chunk_size):
+            chunk.append(pk)
+            if len(chunk) >= chunk_size:
+                yield _postings(model, model.objects.filter(pk__in=chunk))
+                chunk = []
+        if chunk:
+            yield _postings(model, model.objects.filter(pk__in=chunk))
+
+
+def existing_records(model_label: str, ids: list[int]) -> set[int]:
+    model = next(m for m in LEDGER_MODELS if m._meta.label_lower == model_label)
+    return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def register() -> None:
-    register_rebuilder(all_postings)
+    register_rebuilder(
+        Rebuilder(
+            batches=all_postings,
+            existing=existing_records,
+            models=tuple(m._meta.label_lower for m in LEDGER_MODELS),
+        )
+    )
