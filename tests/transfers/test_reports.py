@@ -417,7 +417,7 @@ def test_report_message_renders_estimate_moves(db):
 
 
 @pytest.mark.parametrize("role", ["editor", "viewer", "administrator"])
-def test_subscription_and_delivery_pages_render_for_every_role(client, role):
+def test_subscription_and_delivery_pages_render_for_every_role(db, client, role):
     subscription = daily_subscriber(send_when_empty=True)
     report_deliver(subscription_id=subscription.pk)
     client.force_login(UserFactory(username=role, role=role))
