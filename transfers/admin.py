@@ -358,8 +358,8 @@ for _model in (Holding, Pledge, Transfer, Expenditure, Authorization, Source, Ci
 
 from transfers import admin_estimates  # noqa: E402,F401  the estimates admin
 
-# Report subscriptions and deliveries (issue 5).
-from transfers.reports import admin as _reports_admin  # noqa: E402, F401
-
 # Import and export in the admin (issue 6).
 from transfers import admin_io as _admin_io  # noqa: E402, F401
+
+# Report subscriptions and deliveries (issue 5).
+from transfers.reports import admin as _reports_admin  # noqa: E402, F401
