@@ -157,6 +157,13 @@ class SystemEstimateInline(EstimateInline):
         return obj.holder
 
 
+def without_estimates_on_add(inlines, obj):
+    """The add page has no estimates to show (and no management form to post for them)."""
+    if obj is None:
+        return [inline for inline in inlines if not issubclass(inline, EstimateInline)]
+    return inlines
+
+
 @admin.action(description="Refresh the stock estimates of the selected now")
 def refresh_estimates_now(modeladmin, request, queryset):
     from django.db.models import Q
@@ -189,6 +196,9 @@ class CountryAdmin(TrackedAdmin):
     inlines = [CountryAliasInline, HolderEstimateInline]
     fields = ["code", "name", "kind", "iso_alpha3", "official_name", "notes"]
     actions = [refresh_estimates_now]
+
+    def get_inlines(self, request, obj):
+        return without_estimates_on_add(self.inlines, obj)
 
 
 class WeaponSystemAliasInline(TrackedInlineMixin, admin.TabularInline):
@@ -236,6 +246,10 @@ class WeaponSystemAdmin(TrackedAdmin):
     autocomplete_fields = ["parent", "origin"]
     inlines = [WeaponSystemAliasInline, VariantInline, SystemEstimateInline]
     actions = [refresh_estimates_now]
+
+    def get_inlines(self, request, obj):
+        return without_estimates_on_add(self.inlines, obj)
+
     fieldsets = [
         (None, {"fields": ["name", "parent", "description", "counting_unit"]}),
         ("Classification", {"fields": ["unroca_category", "sipri_category"]}),

@@ -30,7 +30,26 @@ def _url(model, view, *args):
 
 @pytest.fixture
 def demo(db):
+    """The demo data, its estimates (a worker would compute them after commit), and one
+    report subscription with a delivery, so that every registered model has a row."""
+    import datetime as dt
+
+    from inventory.models import StaleEstimate
+    from inventory.refresh import estimates_refresh_pairs
+    from transfers.reports.models import ReportDelivery, Subscription
+
     demo_load()
+    estimates_refresh_pairs(StaleEstimate.objects.values_list("holder_id", "system_id"))
+    subscription = Subscription.objects.create(
+        email="analyst@example.org", cadence="weekly", starts_on=dt.date(2026, 11, 2)
+    )
+    ReportDelivery.objects.create(
+        subscription=subscription,
+        recipient=subscription.email,
+        cadence="weekly",
+        period_start=dt.date(2026, 11, 23),
+        period_end=dt.date(2026, 11, 30),
+    )
 
 
 @pytest.mark.parametrize("role", ["editor", "viewer", "administrator"])
