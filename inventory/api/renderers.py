@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 
 import orjson
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -65,9 +66,14 @@ class CSVRenderer(BaseRenderer):
 
 class FastJSONRenderer(JSONRenderer):
     """DRF's JSON renderer with orjson doing the encoding (several times faster on large
-    pages); anything orjson does not know (Decimal, lazy strings) is rendered with str()."""
+    pages); Decimals become numbers, anything else orjson does not know (lazy strings) str()."""
 
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(data, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _json_default(value):
+    # Decimals are numbers in the schema (coerce_to_string=False), as DRF's encoder does.
+    return float(value) if isinstance(value, Decimal) else str(value)

@@ -104,22 +104,14 @@ def if_match_values(header: str) -> set[str]:
 
 class ServiceViewSet(ApiMixin, viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
-    _lock_for_write = False
 
     # -- services ------------------------------------------------------------------------
 
     def delete_service(self, instance, *, actor) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if self._lock_for_write:
-            queryset = queryset.select_for_update(of=("self",))
-        return queryset
-
     def refetch(self, instance):
         """The instance as the list and detail views read it (annotations included)."""
-        self._lock_for_write = False
         return self.get_queryset().get(pk=instance.pk)
 
     # -- conditional requests -------------------------------------------------------------
@@ -140,8 +132,12 @@ class ServiceViewSet(ApiMixin, viewsets.ModelViewSet):
             )
 
     def _object_for_write(self):
-        self._lock_for_write = True
+        """The instance, locked for the rest of the transaction (SELECT … FOR UPDATE on
+        its row alone: list querysets may aggregate), read again after the lock."""
         instance = self.get_object()
+        model = type(instance)
+        list(model.objects.select_for_update().filter(pk=instance.pk).values_list("pk"))
+        instance = self.refetch(instance)
         self.check_precondition(instance)
         return instance
 
