@@ -135,27 +135,19 @@ def ledger_cancel(origins: Iterable[Origin]) -> set[Pair]:
 
 
 def estimates_mark_stale(pairs: Iterable[Pair], *, at: dt.datetime | None = None) -> None:
-    """Mark pairs stale in the current transaction and, after it commits, enqueue their
-    refresh. If the broker is unreachable then, the sweeper picks them up later."""
+    """Mark pairs stale in the current transaction (one upsert per few thousand pairs) and,
+    after it commits, enqueue their refresh. If the broker is unreachable then, the sweeper
+    picks them up later."""
     pairs = sorted(set(pairs))
     if not pairs:
         return
     at = at or timezone.now()
-    existing = set()
-    for start in range(0, len(pairs), 500):
-        chunk = pairs[start : start + 500]
-        query = Q(pk__in=[])
-        for holder_id, system_id in chunk:
-            query |= Q(holder_id=holder_id, system_id=system_id)
-        existing.update(StaleEstimate.objects.filter(query).values_list("holder_id", "system_id"))
-        StaleEstimate.objects.filter(query).update(marked_at=at)
     StaleEstimate.objects.bulk_create(
-        [
-            StaleEstimate(holder_id=h, system_id=s, marked_at=at)
-            for h, s in pairs
-            if (h, s) not in existing
-        ],
-        ignore_conflicts=True,
+        [StaleEstimate(holder_id=h, system_id=s, marked_at=at) for h, s in pairs],
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["holder_id", "system_id"],
+        update_fields=["marked_at"],
     )
     transaction.on_commit(lambda: enqueue_refresh(pairs))
 
