@@ -70,7 +70,33 @@ class CountryAliasInline(TrackedInlineMixin, admin.TabularInline):
     fields = ["alias"]
 
 
-class EstimateInline(admin.TabularInline):
+class EstimateRangesMixin:
+    """The ranges and grades of an estimate as columns and read-only fields."""
+
+    @admin.display(description="on hand")
+    def on_hand_range(self, obj):
+        return obj.on_hand.display()
+
+    @admin.display(description="incoming")
+    def incoming_range(self, obj):
+        return obj.incoming.display()
+
+    @admin.display(description="outgoing")
+    def outgoing_range(self, obj):
+        return obj.outgoing.display()
+
+    @admin.display(description="projected")
+    def projected_range(self, obj):
+        return obj.projected.display()
+
+    @admin.display(description="grades (best–weakest)")
+    def grades(self, obj):
+        if not obj.best_grade:
+            return "unsourced"
+        return f"{obj.best_grade}–{obj.weakest_grade}"
+
+
+class EstimateInline(EstimateRangesMixin, admin.TabularInline):
     """The current estimates of a country or a system, read-only, each linking to its
     explanation ("why this number")."""
 
@@ -101,28 +127,6 @@ class EstimateInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("holder", "system")
-
-    @admin.display(description="on hand")
-    def on_hand_range(self, obj):
-        return obj.on_hand.display()
-
-    @admin.display(description="incoming")
-    def incoming_range(self, obj):
-        return obj.incoming.display()
-
-    @admin.display(description="outgoing")
-    def outgoing_range(self, obj):
-        return obj.outgoing.display()
-
-    @admin.display(description="projected")
-    def projected_range(self, obj):
-        return obj.projected.display()
-
-    @admin.display(description="grades (best–weakest)")
-    def grades(self, obj):
-        if not obj.best_grade:
-            return "unsourced"
-        return f"{obj.best_grade}–{obj.weakest_grade}"
 
     @admin.display(description="flags")
     def flags(self, obj):

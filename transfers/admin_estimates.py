@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from inventory.admin import EstimateRangesMixin
 from inventory.models import StockEstimate
 from inventory.refresh import estimates_refresh_pairs
 from inventory.selectors import estimate_series
@@ -39,15 +40,15 @@ class InconsistentFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockEstimate)
-class StockEstimateAdmin(admin.ModelAdmin):
+class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
     list_display = [
         "holder",
         "system",
         "scope",
-        "on_hand_display",
-        "incoming_display",
-        "outgoing_display",
-        "projected_display",
+        "on_hand_range",
+        "incoming_range",
+        "outgoing_range",
+        "projected_range",
         "grades",
         "record_count",
         "inconsistent",
@@ -68,10 +69,10 @@ class StockEstimateAdmin(admin.ModelAdmin):
                 "fields": [
                     "baseline_display",
                     "movements",
-                    "on_hand_display",
-                    "incoming_display",
-                    "outgoing_display",
-                    "projected_display",
+                    "on_hand_range",
+                    "incoming_range",
+                    "outgoing_range",
+                    "projected_range",
                     "inconsistent",
                 ]
             },
@@ -87,10 +88,10 @@ class StockEstimateAdmin(admin.ModelAdmin):
         "computed_at",
         "baseline_display",
         "movements",
-        "on_hand_display",
-        "incoming_display",
-        "outgoing_display",
-        "projected_display",
+        "on_hand_range",
+        "incoming_range",
+        "outgoing_range",
+        "projected_range",
         "inconsistent",
         "grades",
         "record_count",
@@ -108,22 +109,6 @@ class StockEstimateAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="on hand")
-    def on_hand_display(self, obj):
-        return obj.on_hand.display()
-
-    @admin.display(description="incoming")
-    def incoming_display(self, obj):
-        return obj.incoming.display()
-
-    @admin.display(description="outgoing")
-    def outgoing_display(self, obj):
-        return obj.outgoing.display()
-
-    @admin.display(description="projected")
-    def projected_display(self, obj):
-        return obj.projected.display()
-
     @admin.display(description="baseline")
     def baseline_display(self, obj):
         base = obj.range("baseline")
@@ -137,10 +122,6 @@ class StockEstimateAdmin(admin.ModelAdmin):
             f"received {obj.range('received').display()}, sent {obj.range('sent').display()}, "
             f"expended {obj.range('expended').display()}"
         )
-
-    @admin.display(description="grades (best–weakest)")
-    def grades(self, obj):
-        return f"{obj.best_grade}–{obj.weakest_grade}" if obj.best_grade else "unsourced"
 
     @admin.display(description="ledger rows, records and citations")
     def explanation(self, obj):

@@ -25,6 +25,7 @@ from inventory.choices import PartyKind
 from inventory.models import Country, WeaponSystem
 from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Transfer
 from transfers.selectors import RECORD_PARTIES
+from transfers.services import SOURCE_FIELDS
 
 FORMAT, VERSION = "stockpile", 1
 RECORD_TYPES: dict[str, type[models.Model]] = {
@@ -42,19 +43,7 @@ EXTRA_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
     Authorization: ("kind", "scope", "valid_until"),
 }
 QUANTITY = ("quantity_low", "quantity_high", "quantity_text")
-SOURCE_EXPORT_FIELDS = (
-    "url",
-    "title",
-    "publisher",
-    "author",
-    "published_at",
-    "retrieved_at",
-    "archive_url",
-    "content_sha256",
-    "source_type",
-    "reliability",
-    "notes",
-)
+SOURCE_EXPORT_FIELDS = SOURCE_FIELDS  # the fields of a source a caller may set
 CITATION_EXPORT_FIELDS = (
     "excerpt",
     "locator",

@@ -61,6 +61,7 @@ from transfers.models import (
     Transfer,
     canonical_url,
 )
+from transfers.services import SOURCE_FIELDS
 
 MODEL_ORDER: tuple[type[models.Model], ...] = (
     Holding,
@@ -87,19 +88,6 @@ VALUE_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
 QUANTITY_FIELDS = ("quantity_low", "quantity_high", "quantity_text")
 COMMON_FIELDS = ("date", "date_precision", "notes")
 CITATION_FIELDS = ("excerpt", "locator", "stance", "attribution", "reliability", "credibility")
-SOURCE_FIELDS = (
-    "url",
-    "title",
-    "publisher",
-    "author",
-    "published_at",
-    "retrieved_at",
-    "archive_url",
-    "content_sha256",
-    "source_type",
-    "reliability",
-    "notes",
-)
 
 
 def compared_fields(model: type[models.Model]) -> tuple[str, ...]:
