@@ -137,7 +137,7 @@ STORAGES = {
 # Celery: CELERY_BROKER_URL selects Redis (redis://127.0.0.1:6379/0) or RabbitMQ
 # (amqp://guest:guest@127.0.0.1:5672//). Without it, kombu's filesystem transport under var/
 # so that a real worker and beat run with no server installed.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
