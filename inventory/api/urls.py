@@ -14,8 +14,4 @@ router.register("countries", CountryViewSet, basename="country")
 router.register("systems", WeaponSystemViewSet, basename="weaponsystem")
 router.register("history", HistoryViewSet, basename="history")
 
-# -- stock estimates ------------------------------------------------------------------------
-# Reserved for the estimates work (issue 4, "estimates ... with as_of= and the explanation
-# as a sub-resource"), built in inventory/ by another engineer. Register its viewsets here:
-#   router.register("estimates", StockEstimateViewSet, basename="stockestimate")
-# ----------------------------------------------------------------------------------------
+# The stock estimates register from transfers.api.urls (their explanation cites records).
