@@ -123,8 +123,19 @@ def ledger_entries(record, grade: str, delivered: Range | None = None) -> list[E
     return []
 
 
-def _postings(model: type[models.Model], queryset) -> dict[Origin, list[EntrySpec]]:
-    records = list(queryset.select_related(*RELATED[model]))
+def _attach_related(model: type[models.Model], records: list[models.Model]) -> None:
+    """Cache the parties and system of records held in memory (one query per related
+    model), so their labels read as they do when loaded with select_related."""
+    for name in RELATED[model]:
+        field = model._meta.get_field(name)
+        ids = {getattr(record, field.attname) for record in records} - {None}
+        related = field.related_model._default_manager.in_bulk(ids)
+        for record in records:
+            value = getattr(record, field.attname)
+            field.set_cached_value(record, related.get(value) if value is not None else None)
+
+
+def _postings_of(model: type[models.Model], records: list[models.Model]):
     ids = [record.pk for record in records]
     grades = _grades(model, ids)
     delivered = _delivered(ids) if model is Pledge else {}
@@ -136,15 +147,38 @@ def _postings(model: type[models.Model], queryset) -> dict[Origin, list[EntrySpe
     }
 
 
-def records_post_ledger(model: type[models.Model], ids: Iterable[int]) -> set[tuple[int, int]]:
-    """(Re)post the ledger rows of these records; ids of deleted records cancel their rows."""
+def _postings(model: type[models.Model], queryset) -> dict[Origin, list[EntrySpec]]:
+    return _postings_of(model, list(queryset.select_related(*RELATED[model])))
+
+
+def records_post_ledger(
+    model: type[models.Model],
+    ids: Iterable[int],
+    *,
+    records: Iterable[models.Model] = (),
+) -> set[tuple[int, int]]:
+    """(Re)post the ledger rows of these records; ids of deleted records cancel their rows.
+
+    `records` are instances of some of these ids exactly as just written (the importers
+    pass what they bulk-wrote): they are posted from memory instead of being read back;
+    the other ids are read from the database.
+    """
     if model not in LEDGER_MODELS:
         return set()
     ids = sorted(set(ids))
+    given = {record.pk: record for record in records if record.pk is not None}
+    if given:
+        _attach_related(model, list(given.values()))
     postings: dict[Origin, list[EntrySpec]] = {}
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
-        found = _postings(model, model.objects.filter(pk__in=chunk))
+        known = [given[pk] for pk in chunk if pk in given]
+        missing = [pk for pk in chunk if pk not in given]
+        found: dict[Origin, list[EntrySpec]] = {}
+        if known:
+            found.update(_postings_of(model, known))
+        if missing:
+            found.update(_postings(model, model.objects.filter(pk__in=missing)))
         for pk in chunk:
             origin = (model._meta.label_lower, pk)
             postings[origin] = found.get(origin, [])
