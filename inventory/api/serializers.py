@@ -60,6 +60,7 @@ class CountryRefField(_RefField):
         "incorrect_type": "Expected a party code or id, got {data_type}.",
     }
     resolve = staticmethod(country_resolve)
+    row_fields = ("id", "code", "name")  # what a list page reads (inventory.api.rows)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("queryset", Country.objects.all())
@@ -75,6 +76,7 @@ class SystemRefField(_RefField):
         "incorrect_type": "Expected a weapon system id or name, got {data_type}.",
     }
     resolve = staticmethod(weapon_system_resolve)
+    row_fields = ("id", "name")
 
     def __init__(self, **kwargs):
         kwargs.setdefault("queryset", WeaponSystem.objects.all())

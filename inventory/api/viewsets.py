@@ -8,6 +8,9 @@
   If-Match on PUT/PATCH/DELETE (412 when it does not match; when absent, allowed unless
   STOCKPILE_API_REQUIRE_IF_MATCH is on, then 428). A delete that the services refuse, or
   that would break a PROTECT reference, is a 409 with the reason.
+- Lists of a `ServiceViewSet` read their page as `values()` rows when the serializer allows
+  it (`inventory.api.rows`): the same filters, ordering, search, pagination and
+  representation, without building model instances.
 - `HistoryMixin`: `GET …/{id}/history/`, the change history of one record.
 """
 
@@ -28,6 +31,7 @@ from rest_framework.settings import api_settings
 
 from inventory.api.errors import Conflict, PreconditionFailed, PreconditionRequired
 from inventory.api.parsers import check_body_size
+from inventory.api.rows import cached_row_plan
 from inventory.api.serializers import HistoryRowSerializer
 
 LIST_ACTIONS = ("list", "history")
@@ -142,6 +146,20 @@ class ServiceViewSet(ApiMixin, viewsets.ModelViewSet):
         return instance
 
     # -- actions --------------------------------------------------------------------------
+
+    def list(self, request, *args, **kwargs):
+        """The page's ids from the filtered, ordered queryset, then the page as rows (see
+        `inventory.api.rows`); model instances only when the serializer needs them."""
+        queryset = self.filter_queryset(self.get_queryset())
+        plan = cached_row_plan(
+            self.get_serializer_class(), queryset.query.annotations, self.get_serializer_context()
+        )
+        if plan is None:
+            return super().list(request, *args, **kwargs)
+        pks = queryset.prefetch_related(None).values_list("pk", flat=True)
+        page = self.paginate_queryset(pks)
+        data = plan.page(self.get_queryset(), list(pks) if page is None else page)
+        return Response(data) if page is None else self.get_paginated_response(data)
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)

@@ -212,3 +212,49 @@ def test_list_queries_do_not_grow_with_the_page_size(api, url, django_assert_max
     with django_assert_max_num_queries(12):
         api.get(f"{url}{joiner}page_size=10")
     assert WeaponSystem.objects.count() > 10
+
+
+# -- the row read path ------------------------------------------------------------------------
+
+ROW_PATH_URLS = [
+    "/api/v1/transfers/?page_size=20",
+    "/api/v1/transfers/?ordering=quantity_low&page=2&page_size=3",
+    "/api/v1/transfers/?search=storm&unsourced=false",
+    "/api/v1/transfers/?format=csv",
+    "/api/v1/holdings/",
+    "/api/v1/pledges/",
+    "/api/v1/expenditures/",
+    "/api/v1/authorizations/",
+    "/api/v1/sources/",
+    "/api/v1/citations/",
+    "/api/v1/systems/",
+]
+
+
+@pytest.mark.parametrize("url", ROW_PATH_URLS)
+def test_lists_read_as_rows_answer_what_model_instances_would(api, url, monkeypatch):
+    """The fast list path (values() rows, inventory.api.rows) gives the same bytes as
+    serializing model instances, unsourced records, nullable parties and pledges included."""
+    import inventory.api.viewsets as viewsets
+
+    _populate(4)
+    TransferFactory(system=WeaponSystemFactory(name="Storm Shadow"), notes="unsourced")
+    HoldingFactory(supplier=None)
+    PledgeFactory(donor=None)
+    pledge = PledgeFactory()
+    CitationFactory(transfer=TransferFactory(pledge=pledge, quantity_text="dozens (storm)"))
+    used = []
+    real = viewsets.cached_row_plan
+
+    def spy(*args, **kwargs):
+        plan = real(*args, **kwargs)
+        used.append(plan is not None)
+        return plan
+
+    monkeypatch.setattr(viewsets, "cached_row_plan", spy)
+    fast = api.get(url)
+    monkeypatch.setattr(viewsets, "cached_row_plan", lambda *args, **kwargs: None)
+    slow = api.get(url)
+    assert used == [True], f"{url} did not take the row path"
+    assert fast.status_code == slow.status_code == 200
+    assert fast.content == slow.content

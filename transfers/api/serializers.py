@@ -78,6 +78,8 @@ class CitedSourceSerializer(serializers.ModelSerializer):
         read_only_fields = ["url_canonical", "created_at", "updated_at"]
         extra_kwargs = {"title": {"required": False}}
 
+    represents_as_fields = True  # to_representation is a shortcut (inventory.api.rows)
+
     def get_validators(self):
         return []
 
@@ -88,8 +90,11 @@ class CitedSourceSerializer(serializers.ModelSerializer):
 # -- citations ------------------------------------------------------------------------------
 
 
+_DATETIME = serializers.DateTimeField()
+
+
 def _iso(value):
-    return None if value is None else serializers.DateTimeField().to_representation(value)
+    return None if value is None else _DATETIME.to_representation(value)
 
 
 def source_as_dict(source: Source) -> dict:
@@ -111,6 +116,7 @@ class CitationSerializer(serializers.ModelSerializer):
         write_only=True, required=False, help_text="Cite an existing source by its id."
     )
     grade = serializers.CharField(read_only=True, help_text="Admiralty grade, e.g. B2.")
+    represents_as_fields = True  # to_representation is a shortcut (inventory.api.rows)
 
     class Meta:
         model = Citation
