@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -82,14 +82,33 @@ def _signature(origin: Origin, spec: EntrySpec) -> tuple:
     )
 
 
-def _origin_filter(origins: Iterable[Origin]) -> Q:
+def id_filters(name: str, ids: Iterable[int], *, batch_size: int = 2000) -> Iterator[Q]:
+    """Filters that together select exactly `ids` in field `name`: one range per run of
+    consecutive ids (a bulk insert's are), `__in` lists of at most `batch_size` for the
+    others. Tens of thousands of new ids cost one indexed range scan, not a long IN list."""
+    ids = sorted(set(ids))
+    loose: list[int] = []
+    start = 0
+    while start < len(ids):
+        end = start
+        while end + 1 < len(ids) and ids[end + 1] == ids[end] + 1:
+            end += 1
+        if end - start + 1 >= 64:
+            yield Q(**{f"{name}__gte": ids[start], f"{name}__lte": ids[end]})
+        else:
+            loose.extend(ids[start : end + 1])
+        start = end + 1
+    for first in range(0, len(loose), batch_size):
+        yield Q(**{f"{name}__in": loose[first : first + batch_size]})
+
+
+def _origin_filters(origins: Iterable[Origin], batch_size: int) -> Iterator[Q]:
     by_model: dict[str, list[int]] = {}
     for model, pk in origins:
         by_model.setdefault(model, []).append(pk)
-    query = Q(pk__in=[])
     for model, pks in by_model.items():
-        query |= Q(origin_model=model, origin_id__in=pks)
-    return query
+        for query in id_filters("origin_id", pks, batch_size=batch_size):
+            yield Q(origin_model=model) & query
 
 
 def ledger_post(postings: dict[Origin, list[EntrySpec]], *, batch_size: int = 2000) -> set[Pair]:
@@ -107,11 +126,9 @@ def ledger_post(postings: dict[Origin, list[EntrySpec]], *, batch_size: int = 20
     now = timezone.now()
     with transaction.atomic():
         current: dict[Origin, list[tuple]] = {}
-        origins = list(postings)
-        for start in range(0, len(origins), batch_size):
-            chunk = origins[start : start + batch_size]
+        for query in _origin_filters(postings, batch_size):
             rows = (
-                LedgerEntry.objects.filter(_origin_filter(chunk), is_cancelled=False)
+                LedgerEntry.objects.filter(query, is_cancelled=False)
                 .order_by("id")
                 .values_list("origin_model", "origin_id", "id", *SIGNATURE)
             )

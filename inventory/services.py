@@ -7,6 +7,7 @@ row, all inside a transaction.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -151,35 +152,45 @@ def history_rows_insert(
     at = at or timezone.now()
     user = _history_user(model, actor)
     attrs = _actor_attrs(actor)
-    tracked = {f.attname for f in history.tracked_fields}
-    columns: list[str] = []
-    getters: list[Any] = []
+    tracked = [f.attname for f in history.tracked_fields]
+    # the other columns: the same value on every row, unless an object carries its own
+    # date, change reason or user (as simple-history reads them)
+    constants: dict[str, Any] = {}
     for f in history._meta.concrete_fields:
-        if f.primary_key:
+        if f.primary_key or f.attname in tracked:
             continue  # history_id: the database's sequence
-        columns.append(f.attname)
-        if f.attname in tracked:
-            getters.append(f.attname)
-        elif f.name == "history_date":
-            getters.append(lambda obj: getattr(obj, "_history_date", at))
+        if f.name == "history_date":
+            constants[f.attname] = at
         elif f.name == "history_change_reason":
-            getters.append(lambda obj: getattr(obj, "_change_reason", None))
+            constants[f.attname] = None
         elif f.name == "history_type":
-            getters.append(lambda obj: history_type)
+            constants[f.attname] = history_type
         elif f.name == "history_user":
-            getters.append(lambda obj: getattr(getattr(obj, "_history_user", user), "pk", None))
+            constants[f.attname] = getattr(user, "pk", None)
         elif f.name == "history_relation":
-            getters.append(lambda obj: obj.pk)
+            raise NotImplementedError("history_relation is not used here")
         elif f.name in attrs:
-            value = attrs[f.name]
-            getters.append(lambda obj, value=value: value)
+            constants[f.attname] = attrs[f.name]
         else:
-            value = f.get_default()
-            getters.append(lambda obj, value=value: value)
-    getter = [
-        (lambda obj, name=g: getattr(obj, name)) if isinstance(g, str) else g for g in getters
-    ]
-    return rows_insert(history, columns, (tuple(g(obj) for g in getter) for obj in objs))
+            constants[f.attname] = f.get_default()
+    columns = [*tracked, *constants]
+    values = operator.attrgetter(*tracked)
+    fixed = tuple(constants.values())
+    own = ("_history_date", "_change_reason", "_history_user")
+
+    def row(obj: models.Model) -> tuple:
+        if not any(name in obj.__dict__ for name in own):
+            return (*values(obj), *fixed)
+        extra = dict(constants)
+        if "_history_date" in obj.__dict__:
+            extra["history_date"] = obj._history_date
+        if "_change_reason" in obj.__dict__:
+            extra["history_change_reason"] = obj._change_reason
+        if "_history_user" in obj.__dict__:
+            extra["history_user_id"] = getattr(obj._history_user, "pk", None)
+        return (*values(obj), *extra.values())
+
+    return rows_insert(history, columns, (row(obj) for obj in objs))
 
 
 def tracked_bulk_create(
@@ -206,7 +217,8 @@ def tracked_bulk_create(
             for obj, pk in zip(objs, _reserve_ids(model, len(objs)), strict=True):
                 obj.pk = pk
             columns = [f.attname for f in fields]
-            rows_insert(model, columns, (tuple(getattr(o, c) for c in columns) for o in objs))
+            values = operator.attrgetter(*columns)
+            rows_insert(model, columns, (values(obj) for obj in objs))
             for obj in objs:
                 obj._state.adding = False
                 obj._state.db = connection.alias

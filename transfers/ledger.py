@@ -24,7 +24,14 @@ from django.db import models
 
 from inventory.choices import LedgerKind
 from inventory.estimates import Range, counted, range_minus, range_sum
-from inventory.ledger import EntrySpec, Origin, Rebuilder, ledger_post, register_rebuilder
+from inventory.ledger import (
+    EntrySpec,
+    Origin,
+    Rebuilder,
+    id_filters,
+    ledger_post,
+    register_rebuilder,
+)
 from transfers.choices import HoldingKind, PledgeStatus, Stance, TransferBasis
 from transfers.models import Citation, Expenditure, Holding, Pledge, Transfer
 
@@ -50,25 +57,27 @@ def origin_of(record: models.Model) -> Origin:
 def _grades(model: type[models.Model], ids: list[int]) -> dict[int, str]:
     field = model._meta.model_name
     best: dict[int, str] = {}
-    rows = (
-        Citation.objects.filter(**{f"{field}_id__in": ids})
-        .exclude(stance=Stance.CONTRADICTS)
-        .values_list(f"{field}_id", "reliability", "source__reliability", "credibility")
-    )
-    for record_id, reliability, source_reliability, credibility in rows:
-        grade = f"{reliability or source_reliability or 'F'}{credibility}"
-        if record_id not in best or grade < best[record_id]:
-            best[record_id] = grade
+    for query in id_filters(f"{field}_id", ids):
+        rows = (
+            Citation.objects.filter(query)
+            .exclude(stance=Stance.CONTRADICTS)
+            .values_list(f"{field}_id", "reliability", "source__reliability", "credibility")
+        )
+        for record_id, reliability, source_reliability, credibility in rows:
+            grade = f"{reliability or source_reliability or 'F'}{credibility}"
+            if record_id not in best or grade < best[record_id]:
+                best[record_id] = grade
     return best
 
 
 def _delivered(pledge_ids: list[int]) -> dict[int, Range]:
     parts: dict[int, list[Range]] = defaultdict(list)
-    rows = Transfer.objects.filter(pledge_id__in=pledge_ids).values_list(
-        "pledge_id", "quantity_low", "quantity_high"
-    )
-    for pledge_id, low, high in rows:
-        parts[pledge_id].append(counted(low, high))
+    for query in id_filters("pledge_id", pledge_ids):
+        rows = Transfer.objects.filter(query).values_list(
+            "pledge_id", "quantity_low", "quantity_high"
+        )
+        for pledge_id, low, high in rows:
+            parts[pledge_id].append(counted(low, high))
     return {pledge_id: range_sum(ranges) for pledge_id, ranges in parts.items()}
 
 
@@ -167,21 +176,17 @@ def records_post_ledger(
         return set()
     ids = sorted(set(ids))
     given = {record.pk: record for record in records if record.pk is not None}
-    if given:
-        _attach_related(model, list(given.values()))
-    postings: dict[Origin, list[EntrySpec]] = {}
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
-        known = [given[pk] for pk in chunk if pk in given]
-        missing = [pk for pk in chunk if pk not in given]
-        found: dict[Origin, list[EntrySpec]] = {}
-        if known:
-            found.update(_postings_of(model, known))
-        if missing:
-            found.update(_postings(model, model.objects.filter(pk__in=missing)))
-        for pk in chunk:
-            origin = (model._meta.label_lower, pk)
-            postings[origin] = found.get(origin, [])
+    postings: dict[Origin, list[EntrySpec]] = dict.fromkeys(
+        ((model._meta.label_lower, pk) for pk in ids), []
+    )
+    known = [given[pk] for pk in ids if pk in given]
+    if known:
+        _attach_related(model, known)
+        postings.update(_postings_of(model, known))
+    missing = [pk for pk in ids if pk not in given]
+    for start in range(0, len(missing), 2000):
+        chunk = missing[start : start + 2000]
+        postings.update(_postings(model, model.objects.filter(pk__in=chunk)))
     return ledger_post(postings)
 
 
