@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from rest_framework.exceptions import ValidationError
+from django.core.paginator import InvalidPage
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -33,6 +34,12 @@ class StockpilePagination(PageNumberPagination):
         return int(raw)
 
     def paginate_queryset(self, queryset, request, view=None):
+        page = self.page_of(queryset, request)
+        return None if page is None else list(page)
+
+    def page_of(self, queryset, request):
+        """The page (None without pagination), its `object_list` still an unevaluated slice
+        of `queryset`, so that a list can read it inside another query."""
         raw = request.query_params.get(self.page_query_param)
         if (
             raw is not None
@@ -42,4 +49,17 @@ class StockpilePagination(PageNumberPagination):
             raise ValidationError(
                 {self.page_query_param: [f"{raw!r} is not a page number (1, 2, …)."]}
             )
-        return super().paginate_queryset(queryset, request, view)
+        # As PageNumberPagination.paginate_queryset, but without evaluating the page.
+        self.request = request
+        page_size = self.get_page_size(request)
+        paginator = self.django_paginator_class(queryset, page_size)
+        page_number = self.get_page_number(request, paginator)
+        try:
+            self.page = paginator.page(page_number)
+        except InvalidPage as exc:
+            raise NotFound(
+                self.invalid_page_message.format(page_number=page_number, message=str(exc))
+            ) from exc
+        if paginator.num_pages > 1 and self.template is not None:
+            self.display_page_controls = True
+        return self.page

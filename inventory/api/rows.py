@@ -1,8 +1,8 @@
 """The fast read path of list pages: `values()` rows instead of model instances.
 
-A list page costs, whatever its size: the ids of the page (filtered, searched, ordered and
-paginated as usual), the page's rows with the objects they reference joined in, and one
-query for each embedded list (a record's citations, with their sources joined in). No model
+A list page costs, whatever its size: its count, one query for the page's rows with the
+objects they reference joined in (the page's ids a subquery: filtered, searched, ordered and
+sliced as usual), and one query for each embedded list (a record's citations, with their sources joined in). No model
 instance is built: each row becomes a light object of a per-model class that carries the
 model's properties (`quantity_display`, `grade`), so the serializer's own fields read it as
 they would read an instance, and plain fields are copied straight from the row.
@@ -26,7 +26,7 @@ import datetime as dt
 import functools
 import operator
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import models
@@ -109,19 +109,21 @@ class RowPlan:
     def represent(self, row: Row) -> dict:
         return {name: read(row) for name, read in self.readers}
 
-    def page(self, queryset: models.QuerySet, pks: Sequence) -> list[dict]:
-        """The representations of the rows of `pks` (from `queryset`), in that order."""
-        if not pks:
-            return []
-        values = queryset.filter(pk__in=pks).order_by().prefetch_related(None)
+    def page(self, queryset: models.QuerySet, pks, ordered_as: models.QuerySet) -> list[dict]:
+        """The representations of the rows of `queryset` whose pk is in `pks` (ids, or a
+        subquery of them), in the order of `ordered_as`."""
+        rows = queryset.filter(pk__in=pks).prefetch_related(None)
+        if ordered_as.query.order_by or not ordered_as.query.default_ordering:
+            rows = rows.order_by(*ordered_as.query.order_by)
         build = self.row
-        rows = {}
-        for item in values.values_list(*self.lookups()):
+        page = {}
+        for item in rows.values_list(*self.lookups()):
             row = build(item)
-            rows[row.pk] = row
+            page[row.pk] = row
         for embedded in self.embedded:
-            embedded.attach(rows)
-        return [self.represent(rows[pk]) for pk in pks if pk in rows]
+            embedded.attach(page)
+        represent = self.represent
+        return [represent(row) for row in page.values()]
 
 
 @dataclass

@@ -148,18 +148,18 @@ class ServiceViewSet(ApiMixin, viewsets.ModelViewSet):
     # -- actions --------------------------------------------------------------------------
 
     def list(self, request, *args, **kwargs):
-        """The page's ids from the filtered, ordered queryset, then the page as rows (see
-        `inventory.api.rows`); model instances only when the serializer needs them."""
+        """The page as rows (see `inventory.api.rows`): one query reads the page's rows,
+        its ids a subquery of the filtered, ordered queryset; model instances only when the
+        serializer needs them."""
         queryset = self.filter_queryset(self.get_queryset())
         plan = cached_row_plan(
             self.get_serializer_class(), queryset.query.annotations, self.get_serializer_context()
         )
-        if plan is None:
+        if plan is None or not hasattr(self.paginator, "page_of"):
             return super().list(request, *args, **kwargs)
-        pks = queryset.prefetch_related(None).values_list("pk", flat=True)
-        page = self.paginate_queryset(pks)
-        data = plan.page(self.get_queryset(), list(pks) if page is None else page)
-        return Response(data) if page is None else self.get_paginated_response(data)
+        page = self.paginator.page_of(queryset.prefetch_related(None).values("pk"), request)
+        data = plan.page(self.get_queryset(), page.object_list, ordered_as=queryset)
+        return self.get_paginated_response(data)
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)
