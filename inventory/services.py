@@ -219,9 +219,10 @@ def tracked_bulk_create(
             columns = [f.attname for f in fields]
             values = operator.attrgetter(*columns)
             rows_insert(model, columns, (values(obj) for obj in objs))
+            alias = connection.alias
             for obj in objs:
                 obj._state.adding = False
-                obj._state.db = connection.alias
+                obj._state.db = alias
         else:
             objs = model._default_manager.bulk_create(objs, batch_size=batch_size)
         history_rows_insert(model, objs, history_type="+", actor=actor, at=now)

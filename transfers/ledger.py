@@ -81,7 +81,11 @@ def _delivered(pledge_ids: list[int]) -> dict[int, Range]:
     return {pledge_id: range_sum(ranges) for pledge_id, ranges in parts.items()}
 
 
-def _spec(record, holder_id: int, kind: str, grade: str, **overrides) -> EntrySpec:
+def _label(record) -> str:
+    return f"{record._meta.verbose_name.capitalize()} #{record.pk}: {record}"
+
+
+def _spec(record, label: str, holder_id: int, kind: str, grade: str, **overrides) -> EntrySpec:
     fields = {
         "holder_id": holder_id,
         "system_id": record.system_id,
@@ -91,7 +95,7 @@ def _spec(record, holder_id: int, kind: str, grade: str, **overrides) -> EntrySp
         "quantity_text": record.quantity_text,
         "date": record.date,
         "date_precision": record.date_precision,
-        "origin_label": f"{record._meta.verbose_name.capitalize()} #{record.pk}: {record}",
+        "origin_label": label,
         "grade": grade,
     }
     fields.update(overrides)
@@ -101,15 +105,23 @@ def _spec(record, holder_id: int, kind: str, grade: str, **overrides) -> EntrySp
 def ledger_entries(record, grade: str, delivered: Range | None = None) -> list[EntrySpec]:
     """The ledger rows one record posts (see the table above)."""
     if isinstance(record, Holding):
-        return [_spec(record, record.holder_id, HOLDING_KINDS[record.kind], grade)]
+        return [_spec(record, _label(record), record.holder_id, HOLDING_KINDS[record.kind], grade)]
     if isinstance(record, Transfer):
         contract = record.basis == TransferBasis.CONTRACT
+        label = _label(record)
         return [
-            _spec(record, record.donor_id, LedgerKind.SENT, grade),
-            _spec(record, record.recipient_id, LedgerKind.RECEIVED, grade, via_contract=contract),
+            _spec(record, label, record.donor_id, LedgerKind.SENT, grade),
+            _spec(
+                record,
+                label,
+                record.recipient_id,
+                LedgerKind.RECEIVED,
+                grade,
+                via_contract=contract,
+            ),
         ]
     if isinstance(record, Expenditure):
-        return [_spec(record, record.holder_id, LedgerKind.EXPENDED, grade)]
+        return [_spec(record, _label(record), record.holder_id, LedgerKind.EXPENDED, grade)]
     if isinstance(record, Pledge):
         if record.status not in OPEN_PLEDGE:
             return []
@@ -123,10 +135,13 @@ def ledger_entries(record, grade: str, delivered: Range | None = None) -> list[E
             "quantity_high": outstanding.high,
             "quantity_text": text,
         }
-        entries = [_spec(record, record.recipient_id, LedgerKind.PLEDGED_IN, grade, **open_part)]
+        label = _label(record)
+        entries = [
+            _spec(record, label, record.recipient_id, LedgerKind.PLEDGED_IN, grade, **open_part)
+        ]
         if record.donor_id is not None:
             entries.append(
-                _spec(record, record.donor_id, LedgerKind.PLEDGED_OUT, grade, **open_part)
+                _spec(record, label, record.donor_id, LedgerKind.PLEDGED_OUT, grade, **open_part)
             )
         return entries
     return []

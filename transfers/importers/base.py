@@ -859,8 +859,11 @@ def _write(
     # 4. records and citations, per model in order (pledges before the transfers that
     # fulfil them)
     keys: dict[str, int] = {}
+    by_model: dict[type[models.Model], list[tuple[RecordDraft, models.Model]]] = defaultdict(list)
+    for draft, instance in prepared:
+        by_model[draft.model].append((draft, instance))
     for model in MODEL_ORDER:
-        batch = [(d, i) for d, i in prepared if d.model is model]
+        batch = by_model.get(model, [])
         if not batch:
             continue
         for draft, instance in batch:
@@ -1104,21 +1107,18 @@ def _records(
 
 
 _CITATION_COLUMNS = tuple(f.attname for f in Citation._meta.concrete_fields)
+_CITATION_BLANK = dict.fromkeys(_CITATION_COLUMNS)
 
 
 def _citation(source_id: int, record_field: str, record_id: int, spec: CitationDraft) -> Citation:
     """A new Citation built from positional values (every concrete field, in order): many
     times cheaper than keyword arguments for tens of thousands of citations."""
-    values = {f"{name}_id": None for name in ("holding", "pledge", "transfer", "expenditure")}
-    values["authorization_id"] = None
-    values.update(
-        id=None,
-        source_id=source_id,
-        created_at=None,
-        **{f"{record_field}_id": record_id},
-        **{name: getattr(spec, name) for name in CITATION_FIELDS},
-    )
-    return Citation(*(values[name] for name in _CITATION_COLUMNS))
+    values = dict(_CITATION_BLANK)
+    values["source_id"] = source_id
+    values[f"{record_field}_id"] = record_id
+    for name in CITATION_FIELDS:
+        values[name] = getattr(spec, name)
+    return Citation(*values.values())
 
 
 def _citations_of(model, ids: Iterable[int]) -> dict[int, list[tuple]]:
