@@ -86,17 +86,23 @@ def rows_insert(
     model: type[models.Model], columns: list[str], rows: Iterable[tuple], *, batch_size: int = 2000
 ) -> int:
     """Append plain rows (tuples of Python values, in the order of `columns`, attnames) to
-    a model's table, without building model instances: PostgreSQL's COPY, elsewhere one
-    executemany per batch. No signals, no history, no pre_save: the caller gives every
+    a model's table, without building model instances: PostgreSQL's COPY (values of plain
+    types as they are, others as Django prepares them), elsewhere one executemany per
+    batch. No signals, no history, no pre_save: the caller gives every
     value (defaults, timestamps) and has validated them. Returns the number of rows."""
     fields = [model._meta.get_field(name) for name in columns]
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     count = 0
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and all(_plain(f) for f in fields):
+        if connection.vendor == "postgresql":
+            prepared = [i for i, f in enumerate(fields) if not _plain(f)]
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
+                    if prepared:  # decimals, JSON …: as Django prepares them
+                        row = list(row)
+                        for i in prepared:
+                            row[i] = fields[i].get_db_prep_save(row[i], connection)
                     copy.write_row(row)
                     count += 1
             return count
