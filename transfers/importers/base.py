@@ -36,11 +36,13 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from inventory.choices import AliasKind, DatePrecision, PartyKind
 from inventory.history import history_door
+from inventory.ledger import id_filters
 from inventory.models import (
     Country,
     CountryAlias,
@@ -1005,6 +1007,18 @@ def _sources(prepared, report: ImportReport, actor: Actor) -> dict[str, int]:
     return ids
 
 
+def _external_id_filters(ext_ids: list[str]) -> Iterator[models.Q]:
+    """Filters selecting the records with these keys: on PostgreSQL one array parameter
+    (`IN (SELECT unnest(...))`) for all of them, elsewhere IN lists of 2,000."""
+    if not ext_ids:
+        return
+    if connection.vendor == "postgresql":
+        yield models.Q(external_id__in=RawSQL("SELECT unnest(%s::text[])", [ext_ids]))
+        return
+    for start in range(0, len(ext_ids), 2000):
+        yield models.Q(external_id__in=ext_ids[start : start + 2000])
+
+
 def _comparable(instance: models.Model, model: type[models.Model]) -> tuple:
     return tuple(getattr(instance, name) for name in compared_fields(model))
 
@@ -1024,8 +1038,8 @@ def _records(
     fields = compared_fields(model)
     existing: dict[str, models.Model] = {}
     ext_ids = [d.external_id for d, _ in batch if d.external_id]
-    for start in range(0, len(ext_ids), 2000):
-        for obj in model.objects.filter(external_id__in=ext_ids[start : start + 2000]):
+    for query in _external_id_filters(ext_ids):
+        for obj in model.objects.filter(query):
             existing[obj.external_id] = obj
     # Records without a key (entered by hand, exported natively) are the same record when
     # everything about them, citations included, is the same.
@@ -1125,10 +1139,10 @@ def _citations_of(model, ids: Iterable[int]) -> dict[int, list[tuple]]:
     field = model._meta.model_name
     found: dict[int, list[tuple]] = defaultdict(list)
     ids = list(ids)
-    for start in range(0, len(ids), 2000):
-        for row in Citation.objects.filter(
-            **{f"{field}_id__in": ids[start : start + 2000]}
-        ).values_list(f"{field}_id", "source_id", *CITATION_FIELDS):
+    for query in id_filters(f"{field}_id", ids):
+        for row in Citation.objects.filter(query).values_list(
+            f"{field}_id", "source_id", *CITATION_FIELDS
+        ):
             found[row[0]].append(row[1:])
     return found
 
@@ -1145,10 +1159,8 @@ def _sync_citations(model, pairs, source_ids, report: ImportReport, actor: Actor
     field = model._meta.model_name
     ids = [obj.pk for _, obj in pairs]
     stored: dict[int, list[Citation]] = defaultdict(list)
-    for start in range(0, len(ids), 2000):
-        for citation in Citation.objects.filter(
-            **{f"{field}_id__in": ids[start : start + 2000]}
-        ).select_related("source"):
+    for query in id_filters(f"{field}_id", ids):
+        for citation in Citation.objects.filter(query).select_related("source"):
             stored[getattr(citation, f"{field}_id")].append(citation)
     to_create: list[Citation] = []
     to_update: list[Citation] = []
