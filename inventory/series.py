@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from inventory.choices import EstimateScope
-from inventory.estimates import Estimate, estimate_from_rows, estimate_sum
+from inventory.estimates import Estimate, Movement, estimate_sum, estimates_by_month
 from inventory.models import EstimatePoint, LedgerEntry
 
 Pair = tuple[int, int]
@@ -78,12 +78,13 @@ def _points_for(rows: list, today: dt.date) -> dict[dt.date, tuple[Estimate, dic
     dated = [row.date for row in rows if row.date is not None]
     first = min(dated) if dated else today
     floor = (today.replace(day=1) - dt.timedelta(days=31 * (SERIES_MONTHS - 1))).replace(day=1)
-    points = {}
-    for end in month_ends(max(first, floor), today):
-        as_of = min(end, today) if end.month == today.month and end.year == today.year else end
-        if any(row.date is None or row.date <= as_of for row in rows):
-            points[end] = estimate_from_rows(rows, as_of)
-    return points
+    ends = month_ends(max(first, floor), today)
+    # the current month's point is as of today
+    as_of = {
+        end: (today if (end.year, end.month) == (today.year, today.month) else end) for end in ends
+    }
+    by_day = estimates_by_month(rows, [as_of[end] for end in ends])
+    return {end: by_day[as_of[end]] for end in ends if as_of[end] in by_day}
 
 
 def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ()) -> int:
@@ -93,18 +94,12 @@ def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ())
     rows_by_pair: dict[Pair, list] = defaultdict(list)
     for start in range(0, len(pairs), 500):
         chunk = pairs[start : start + 500]
-        for row in LedgerEntry.objects.filter(_pair_q(chunk), is_cancelled=False).only(
-            "id",
-            "holder_id",
-            "system_id",
-            "kind",
-            "quantity_low",
-            "quantity_high",
-            "date",
-            "via_contract",
-            "grade",
-        ):
-            rows_by_pair[(row.holder_id, row.system_id)].append(row)
+        rows = LedgerEntry.objects.filter(_pair_q(chunk), is_cancelled=False).values_list(
+            "holder_id", "system_id", "id", "kind", "quantity_low", "quantity_high", "date",
+            "via_contract", "grade",
+        )  # fmt: skip
+        for holder_id, system_id, *fields in rows:
+            rows_by_pair[(holder_id, system_id)].append(Movement(*fields))
     new_points: list[EstimatePoint] = []
     for pair in pairs:
         for end, (estimate, evidence) in _points_for(rows_by_pair.get(pair, []), today).items():

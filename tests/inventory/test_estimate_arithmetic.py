@@ -2,6 +2,9 @@
 
 import datetime as dt
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from inventory.estimates import (
     Movement,
     Range,
@@ -9,6 +12,7 @@ from inventory.estimates import (
     counted,
     estimate_from_rows,
     estimate_sum,
+    estimates_by_month,
     range_minus,
 )
 
@@ -128,3 +132,40 @@ def test_evidence_is_the_best_and_weakest_grade_and_counts_unsourced_rows():
     _, evidence = estimate_from_rows(rows, dt.date(2024, 1, 1))
     assert (evidence["best_grade"], evidence["weakest_grade"]) == ("A2", "C3")
     assert evidence["unsourced_count"] == 1
+
+
+movements = st.lists(
+    st.builds(
+        lambda kind, low, extra, date, contract, grade: (kind, low, extra, date, contract, grade),
+        st.sampled_from(
+            ["baseline", "received", "produced", "sent", "expended", "pledged_in",
+             "pledged_out", "ordered"]
+        ),
+        st.integers(0, 30),
+        st.one_of(st.none(), st.integers(0, 30)),
+        st.one_of(st.none(), st.dates(dt.date(2020, 1, 1), dt.date(2021, 12, 31))),
+        st.booleans(),
+        st.sampled_from(["", "A1", "B2", "C3", "F6"]),
+    ),
+    max_size=25,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(specs=movements)
+def test_the_one_pass_monthly_series_equals_the_estimate_at_each_month_end(specs):
+    from inventory.series import month_ends
+
+    rows = [
+        _row(pk, kind, low, None if extra is None else low + extra, date,
+             via_contract=contract, grade=grade)
+        for pk, (kind, low, extra, date, contract, grade) in enumerate(specs, start=1)
+    ]  # fmt: skip
+    ends = month_ends(dt.date(2019, 11, 1), dt.date(2022, 2, 1))
+    series = estimates_by_month(rows, ends)
+    for end in ends:
+        kept = [row for row in rows if row.date is None or row.date <= end]
+        if not kept:
+            assert end not in series
+            continue
+        assert series[end] == estimate_from_rows(rows, end), end
