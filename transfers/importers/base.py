@@ -14,17 +14,24 @@ the same `external_id`, and writes the difference in bulk:
 4. if any row was refused and `skip_bad_rows` is off: roll back, write nothing;
 5. bulk-create the new records, bulk-update the changed ones (history rows say
    door=import), create or re-point their citations, and post the stock ledger of every
-   written record with one `records_post_ledger` call per model. Estimates are marked
-   stale in the same transaction and refreshed by a Celery task after the commit.
+   written record with one `records_post_ledger` call per model, from the instances just
+   written. Estimates are marked stale in the same transaction and refreshed by a Celery
+   task after the commit.
+
+On PostgreSQL the new records, citations, history rows and ledger rows are written with
+COPY (`inventory.services.tracked_bulk_create` / `rows_insert`); elsewhere with
+bulk_create and executemany. Either way a 25,000-row file costs a few dozen statements.
 
 A dry run does all of it inside a transaction that is rolled back, so its report is exact.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
+import gc
 import hashlib
 import io
 import re
@@ -734,6 +741,21 @@ class _Rollback(Exception):
     pass
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """An import holds hundreds of thousands of live objects (drafts, records, rows) and
+    frees almost none until it ends: the cyclic garbage collector's full passes over them
+    cost a quarter of the time of a 100,000-row file and find nothing. Pause it for the
+    import; it resumes (and collects as usual) afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_import(
     importer: Importer,
     data: bytes,
@@ -743,6 +765,20 @@ def run_import(
     actor: Actor = None,
 ) -> ImportReport:
     """Import the bytes of one file; see the module docstring. Never half-writes."""
+    with _collector_paused():
+        return _run_import(
+            importer, data, dry_run=dry_run, skip_bad_rows=skip_bad_rows, actor=actor
+        )
+
+
+def _run_import(
+    importer: Importer,
+    data: bytes,
+    *,
+    dry_run: bool,
+    skip_bad_rows: bool,
+    actor: Actor,
+) -> ImportReport:
     started = timezone.now()
     report = ImportReport(
         format=importer.name,
