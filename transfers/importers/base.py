@@ -145,6 +145,10 @@ class RowError:
 # -- drafts: what an importer makes of a row ----------------------------------------------
 
 
+# A citation's source key is asked for several times per row: canonicalize each URL once.
+_canonical = functools.lru_cache(maxsize=200_000)(canonical_url)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceDraft:
     """A source to cite, matched by canonical URL, or by title when it has no URL."""
@@ -163,7 +167,7 @@ class SourceDraft:
 
     @property
     def key(self) -> str:
-        return canonical_url(self.url) if self.url else f"title:{self.title}"
+        return _canonical(self.url) if self.url else f"title:{self.title}"
 
 
 @dataclass(slots=True)
@@ -1016,11 +1020,17 @@ def _sources(prepared, report: ImportReport, actor: Actor) -> dict[str, int]:
             drafts.setdefault(citation.source.key, citation.source)
     ids: dict[str, int] = {}
     url_keys = [key for key in drafts if not key.startswith("title:")]
-    for start in range(0, len(url_keys), 2000):
-        chunk = url_keys[start : start + 2000]
+    if url_keys and connection.vendor == "postgresql":  # one array parameter
+        wanted = RawSQL("SELECT unnest(%s::text[])", [url_keys])
         ids.update(
-            Source.objects.filter(url_canonical__in=chunk).values_list("url_canonical", "pk")
+            Source.objects.filter(url_canonical__in=wanted).values_list("url_canonical", "pk")
         )
+    else:
+        for start in range(0, len(url_keys), 2000):
+            chunk = url_keys[start : start + 2000]
+            ids.update(
+                Source.objects.filter(url_canonical__in=chunk).values_list("url_canonical", "pk")
+            )
     titles = [key[6:] for key in drafts if key.startswith("title:")]
     if titles:
         for title, pk in Source.objects.filter(url_canonical="", title__in=titles).values_list(
@@ -1032,7 +1042,7 @@ def _sources(prepared, report: ImportReport, actor: Actor) -> dict[str, int]:
         if key in ids:
             continue
         source = Source(**{name: getattr(spec, name) for name in SOURCE_FIELDS})
-        source.url_canonical = canonical_url(source.url) if source.url else ""
+        source.url_canonical = _canonical(source.url) if source.url else ""
         source.title = source.title[:500]
         new.append((key, source))
     if new:
