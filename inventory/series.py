@@ -18,9 +18,11 @@ from django.utils import timezone
 from inventory.choices import EstimateScope
 from inventory.estimates import Estimate, Movement, estimate_sum, estimates_by_month
 from inventory.models import EstimatePoint, LedgerEntry
+from inventory.services import rows_insert
 
 Pair = tuple[int, int]
 SERIES_MONTHS = 120
+RANGE_NAMES = ("received", "sent", "expended", "on_hand", "incoming", "outgoing", "projected")
 
 
 def month_end(day: dt.date) -> dt.date:
@@ -47,16 +49,8 @@ def estimate_values(estimate: Estimate, evidence: dict) -> dict:
         "baseline_high": base.high if base is not None else None,
         "baseline_date": getattr(base_row, "date", None),
         **{
-            f"{name}_{end}": getattr(getattr(estimate, name), "low" if end == "low" else "high")
-            for name in (
-                "received",
-                "sent",
-                "expended",
-                "on_hand",
-                "incoming",
-                "outgoing",
-                "projected",
-            )
+            f"{name}_{end}": getattr(getattr(estimate, name), end)
+            for name in RANGE_NAMES
             for end in ("low", "high")
         },
         "inconsistent": estimate.inconsistent,
@@ -100,29 +94,45 @@ def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ())
         )  # fmt: skip
         for holder_id, system_id, *fields in rows:
             rows_by_pair[(holder_id, system_id)].append(Movement(*fields))
-    new_points: list[EstimatePoint] = []
+    new_points: list[tuple] = []
     for pair in pairs:
         for end, (estimate, evidence) in _points_for(rows_by_pair.get(pair, []), today).items():
-            new_points.append(
-                EstimatePoint(
-                    holder_id=pair[0],
-                    system_id=pair[1],
-                    scope=EstimateScope.SYSTEM,
-                    as_of=end,
-                    **estimate_values(estimate, evidence),
-                )
-            )
+            values = estimate_values(estimate, evidence)
+            new_points.append(_point_row(pair[0], pair[1], EstimateScope.SYSTEM, end, values))
     for start in range(0, len(pairs), 500):
         EstimatePoint.objects.filter(
             _pair_q(pairs[start : start + 500]), scope=EstimateScope.SYSTEM
         ).delete()
-    EstimatePoint.objects.bulk_create(new_points, batch_size=2000)
+    written = rows_insert(EstimatePoint, POINT_COLUMNS, new_points)
     if lineage:
-        new_points += _family_points({h for h, _ in pairs}, lineage)
-    return len(new_points)
+        written += _family_points({h for h, _ in pairs}, lineage)
+    return written
 
 
-def _family_points(holder_ids: set[int], lineage: Sequence[Pair]) -> list[EstimatePoint]:
+POINT_COLUMNS = [
+    "holder_id",
+    "system_id",
+    "scope",
+    "as_of",
+    "has_baseline",
+    "baseline_low",
+    "baseline_high",
+    "baseline_date",
+    *(f"{name}_{end}" for name in RANGE_NAMES for end in ("low", "high")),
+    "inconsistent",
+    "best_grade",
+    "weakest_grade",
+    "record_count",
+    "unsourced_count",
+]
+
+
+def _point_row(holder_id: int, system_id: int, scope: str, as_of: dt.date, values: dict) -> tuple:
+    """A point as a plain row (written with COPY on PostgreSQL: no model instances)."""
+    return (holder_id, system_id, scope, as_of, *(values[c] for c in POINT_COLUMNS[4:]))
+
+
+def _family_points(holder_ids: set[int], lineage: Sequence[Pair]) -> int:
     families: dict[int, set[int]] = defaultdict(set)
     for ancestor, descendant in lineage:
         families[ancestor].add(descendant)
@@ -151,17 +161,8 @@ def _family_points(holder_ids: set[int], lineage: Sequence[Pair]) -> list[Estima
         values["baseline_date"] = max(
             (part.baseline_date for part in parts if part.baseline_date), default=None
         )
-        points.append(
-            EstimatePoint(
-                holder_id=holder_id,
-                system_id=ancestor,
-                scope=EstimateScope.FAMILY,
-                as_of=as_of,
-                **values,
-            )
-        )
-    EstimatePoint.objects.bulk_create(points, batch_size=2000)
-    return points
+        points.append(_point_row(holder_id, ancestor, EstimateScope.FAMILY, as_of, values))
+    return rows_insert(EstimatePoint, POINT_COLUMNS, points)
 
 
 def point_estimate(values) -> Estimate:
