@@ -174,8 +174,13 @@ def _system_select(where: str) -> str:
     """
 
 
-def _family_select(lineage: Sequence[Pair], where: str) -> str:
-    """SELECT of family-scope columns: sums of the system estimates of each family."""
+def _family_select(
+    lineage: Sequence[Pair], where: str, *, table: str = ESTIMATE, keys: tuple[str, ...] = ()
+) -> str:
+    """SELECT of family-scope columns: sums of the system estimates of each family (of
+    `table`: the current estimates, or the monthly points with `keys=("as_of",)`)."""
+    extra = "".join(f"e.{key} AS {key}, " for key in keys)
+    group = "".join(f", e.{key}" for key in keys)
     values = ", ".join(f"({int(a)}, {int(d)})" for a, d in lineage)
 
     def total(name: str) -> str:
@@ -187,7 +192,7 @@ def _family_select(lineage: Sequence[Pair], where: str) -> str:
 
     return f"""
     WITH lineage (ancestor_id, descendant_id) AS (VALUES {values})
-    SELECT e.holder_id AS holder_id, l.ancestor_id AS system_id,
+    SELECT e.holder_id AS holder_id, l.ancestor_id AS system_id, {extra}
            CASE WHEN MIN(CASE WHEN e.has_baseline THEN 1 ELSE 0 END) = 1
                 THEN SUM(e.baseline_low) ELSE NULL END AS baseline_low,
            CASE WHEN MIN(CASE WHEN e.has_baseline AND e.baseline_high IS NOT NULL
@@ -201,9 +206,9 @@ def _family_select(lineage: Sequence[Pair], where: str) -> str:
            COALESCE(MIN(NULLIF(e.best_grade, '')), '') AS best_grade,
            COALESCE(MAX(NULLIF(e.weakest_grade, '')), '') AS weakest_grade,
            SUM(e.record_count) AS record_count, SUM(e.unsourced_count) AS unsourced_count
-    FROM {ESTIMATE} e JOIN lineage l ON l.descendant_id = e.system_id
+    FROM {table} e JOIN lineage l ON l.descendant_id = e.system_id
     WHERE e.scope = 'system' AND {where}
-    GROUP BY e.holder_id, l.ancestor_id
+    GROUP BY e.holder_id, l.ancestor_id{group}
     """
 
 

@@ -11,12 +11,13 @@ import calendar
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 
 from django.db.models import Q
 from django.utils import timezone
 
 from inventory.choices import EstimateScope
-from inventory.estimates import Estimate, Movement, estimate_sum, estimates_by_month
+from inventory.estimates import Estimate, Movement, Range, estimates_by_month
 from inventory.models import EstimatePoint, LedgerEntry
 from inventory.services import rows_insert
 
@@ -127,42 +128,43 @@ POINT_COLUMNS = [
 ]
 
 
+class StoredPoint(SimpleNamespace):
+    """A stored point read as plain values (no model instance), with `range()` as
+    `EstimateValues` has it, so `point_estimate` reads it alike."""
+
+    def range(self, name: str) -> Range | None:
+        if name == "baseline" and not self.has_baseline:
+            return None
+        return Range(getattr(self, f"{name}_low") or 0, getattr(self, f"{name}_high"))
+
+
 def _point_row(holder_id: int, system_id: int, scope: str, as_of: dt.date, values: dict) -> tuple:
     """A point as a plain row (written with COPY on PostgreSQL: no model instances)."""
     return (holder_id, system_id, scope, as_of, *(values[c] for c in POINT_COLUMNS[4:]))
 
 
 def _family_points(holder_ids: set[int], lineage: Sequence[Pair]) -> int:
-    families: dict[int, set[int]] = defaultdict(set)
-    for ancestor, descendant in lineage:
-        families[ancestor].add(descendant)
-    members = {d for ds in families.values() for d in ds}
-    by_key: dict[tuple[int, int, dt.date], list[EstimatePoint]] = defaultdict(list)
-    for point in EstimatePoint.objects.filter(
-        holder_id__in=holder_ids, system_id__in=members, scope=EstimateScope.SYSTEM
-    ):
-        for ancestor, descendants in families.items():
-            if point.system_id in descendants:
-                by_key[(point.holder_id, ancestor, point.as_of)].append(point)
+    """Rewrite the family points of these holders: one INSERT … SELECT summing the member
+    points month by month, the same SQL that sums the current family estimates."""
+    from django.db import connection
+
+    from inventory.refresh import VALUE_COLUMNS, _family_select, _ids_sql
+
+    families = sorted({ancestor for ancestor, _ in lineage})
     EstimatePoint.objects.filter(
-        holder_id__in=holder_ids, system_id__in=list(families), scope=EstimateScope.FAMILY
+        holder_id__in=holder_ids, system_id__in=families, scope=EstimateScope.FAMILY
     ).delete()
-    points = []
-    for (holder_id, ancestor, as_of), parts in by_key.items():
-        estimate = estimate_sum(point_estimate(part) for part in parts)
-        grades = sorted(g for part in parts for g in (part.best_grade, part.weakest_grade) if g)
-        evidence = {
-            "best_grade": grades[0] if grades else "",
-            "weakest_grade": grades[-1] if grades else "",
-            "record_count": sum(part.record_count for part in parts),
-            "unsourced_count": sum(part.unsourced_count for part in parts),
-        }
-        values = estimate_values(estimate, evidence)
-        values["baseline_date"] = max(
-            (part.baseline_date for part in parts if part.baseline_date), default=None
+    table = EstimatePoint._meta.db_table
+    columns = ", ".join(VALUE_COLUMNS)
+    select = _family_select(
+        lineage, _ids_sql("e.holder_id", sorted(holder_ids)), table=table, keys=("as_of",)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (holder_id, system_id, scope, as_of, {columns}) "
+            f"SELECT q.holder_id, q.system_id, 'family', q.as_of, {columns} FROM ({select}) q"
         )
-        points.append(_point_row(holder_id, ancestor, EstimateScope.FAMILY, as_of, values))
-    return rows_insert(EstimatePoint, POINT_COLUMNS, points)
+        return max(cursor.rowcount, 0)
 
 
 def point_estimate(values) -> Estimate:

@@ -397,3 +397,32 @@ def test_two_refreshes_of_the_same_pairs_at_once_leave_one_correct_result():
     assert StockEstimate.objects.filter(scope="system").count() == 2
     assert _estimate("UA", system).on_hand == Range(15, None)
     assert connection.vendor in ("postgresql", "sqlite")
+
+
+def test_family_points_are_the_sums_of_their_members_points_month_by_month():
+    family = WeaponSystemFactory()
+    one, two = WeaponSystemFactory(parent=family), WeaponSystemFactory(parent=family)
+    services.transfer_create(
+        donor=state("US"),
+        recipient=state("PL"),
+        system=one,
+        quantity_text="5",
+        date=dt.date(2024, 1, 10),
+    )
+    services.transfer_create(
+        donor=state("US"),
+        recipient=state("PL"),
+        system=two,
+        quantity_text="about 10",
+        date=dt.date(2024, 3, 5),
+    )
+    _refresh_stale()
+    points = EstimatePoint.objects.filter(holder=state("PL"))
+    family_points = {p.as_of: p for p in points.filter(system=family, scope="family")}
+    members: dict = {}
+    for point in points.filter(system__in=[one, two], scope="system"):
+        members.setdefault(point.as_of, []).append(point_estimate(point))
+    assert set(family_points) == set(members)
+    for as_of, parts in members.items():
+        assert point_estimate(family_points[as_of]) == estimate_sum(parts), as_of
+    assert family_points[dt.date(2024, 3, 31)].range("received") == Range(5 + 9, 5 + 11)
