@@ -186,6 +186,20 @@ MOVEMENT_CLASSES = {
 }
 
 
+def _estimate_of(base, sums: dict[str, Range]) -> Estimate:
+    """`compute_estimate` from a baseline row (or None) and the sums of the movement classes."""
+    return compute_estimate(
+        baseline=None if base is None else Range(base.quantity_low, base.quantity_high),
+        received=sums["received"],
+        sent=sums["sent"],
+        expended=sums["expended"],
+        pledged_in=sums["pledged_in"],
+        ordered=sums["ordered"],
+        contract_received=sums["contract"],
+        pledged_out=sums["pledged_out"],
+    )
+
+
 def estimate_from_rows(rows: Iterable, as_of) -> tuple[Estimate, dict]:
     """The estimate of one pair as of a date from its uncancelled ledger rows (rule 2: the
     latest baseline absorbs what moved on or before its date). Also returns the evidence:
@@ -209,16 +223,7 @@ def estimate_from_rows(rows: Iterable, as_of) -> tuple[Estimate, dict]:
         if name in ("received", "sent", "expended") and not after_baseline:
             continue
         sums[name] = sums[name] + value
-    estimate = compute_estimate(
-        baseline=None if base is None else Range(base.quantity_low, base.quantity_high),
-        received=sums["received"],
-        sent=sums["sent"],
-        expended=sums["expended"],
-        pledged_in=sums["pledged_in"],
-        ordered=sums["ordered"],
-        contract_received=sums["contract"],
-        pledged_out=sums["pledged_out"],
-    )
+    estimate = _estimate_of(base, sums)
     grades = sorted(row.grade for row in kept if row.grade)
     evidence = {
         "best_grade": grades[0] if grades else "",
@@ -278,16 +283,7 @@ def estimates_by_month(rows: Iterable, ends: list) -> dict:
                     moves[name] = moves[name] + value
         if not count:
             continue
-        estimate = compute_estimate(
-            baseline=None if base is None else Range(base.quantity_low, base.quantity_high),
-            received=moves["received"],
-            sent=moves["sent"],
-            expended=moves["expended"],
-            pledged_in=other["pledged_in"],
-            ordered=other["ordered"],
-            contract_received=other["contract"],
-            pledged_out=other["pledged_out"],
-        )
+        estimate = _estimate_of(base, {**moves, **other})
         results[end] = (
             estimate,
             {

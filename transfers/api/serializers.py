@@ -31,20 +31,12 @@ RECORD_MODELS = {
     "authorization": Authorization,
 }
 
+# What a caller may set (services.SOURCE_FIELDS, the URL first), plus what Stockpile derives.
 SOURCE_FIELDS = [
     "id",
     "url",
     "url_canonical",
-    "title",
-    "publisher",
-    "author",
-    "published_at",
-    "retrieved_at",
-    "archive_url",
-    "content_sha256",
-    "source_type",
-    "reliability",
-    "notes",
+    *services.SOURCE_FIELDS[1:],
     "created_at",
     "updated_at",
 ]
