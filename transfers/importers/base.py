@@ -37,7 +37,7 @@ import io
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -733,6 +733,34 @@ class Importer:
 
     def release_name(self) -> str:
         return self.release or f"file SHA-256 {self.sha256[:12]}"
+
+    def table_drafts(
+        self,
+        text: str,
+        header: list[str],
+        report: ImportReport,
+        draft: Callable[[int, dict[str, str], list[str]], Iterable[RecordDraft]],
+    ) -> Iterator[RecordDraft]:
+        """The drafts of a plain CSV file with this header: the file is checked first
+        (empty, header, truncation: FileRefused), then `draft(line, row, cells)` runs for
+        each non-empty row; a row of another width, or one whose draft raises RowRefused, is
+        reported and yields nothing."""
+        if not text.strip():
+            raise FileRefused(f"the file is empty: a {self.label} starts with a header")
+        rows = read_csv(text)
+        check_header(rows[0][1], header, line=1, label=self.label)
+        check_rows_complete(rows, len(header), text)
+        for line, cells in rows[1:]:
+            if not cells:
+                continue
+            report.rows += 1
+            if len(cells) != len(header):
+                report.refuse(line, "row", "", f"has {len(cells)} fields, the header {len(header)}")
+                continue
+            try:
+                yield from draft(line, dict(zip(header, cells, strict=True)), cells)
+            except RowRefused as exc:
+                report.refuse(line, exc.field, exc.value, exc.message)
 
     def extra_setup(self, parties: PartyIndex, systems: SystemIndex, actor: Actor) -> None:
         """Native format: create what the file describes besides records."""

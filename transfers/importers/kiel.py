@@ -19,17 +19,13 @@ from inventory.quantities import QuantityRange
 from transfers.choices import Condition, SourceType, TransferBasis
 from transfers.importers.base import (
     CitationDraft,
-    FileRefused,
     Importer,
     ImportReport,
     RecordDraft,
     RowRefused,
     SourceDraft,
     SystemRef,
-    check_header,
-    check_rows_complete,
     quantity_values,
-    read_csv,
 )
 from transfers.models import Transfer
 
@@ -70,24 +66,10 @@ class KielImporter(Importer):
         )
 
     def drafts(self, text: str, report: ImportReport) -> Iterator[RecordDraft]:
-        if not text.strip():
-            raise FileRefused(f"the file is empty: a {self.label} starts with a header")
-        rows = read_csv(text)
-        check_header(rows[0][1], HEADER, line=1, label=self.label)
-        check_rows_complete(rows, len(HEADER), text)
         source = self.release_source()
-        for line, cells in rows[1:]:
-            if not cells:
-                continue
-            report.rows += 1
-            if len(cells) != len(HEADER):
-                report.refuse(line, "row", "", f"has {len(cells)} fields, the header {len(HEADER)}")
-                continue
-            row = dict(zip(HEADER, cells, strict=True))
-            try:
-                yield from self._row(line, row, cells, source)
-            except RowRefused as exc:
-                report.refuse(line, exc.field, exc.value, exc.message)
+        return self.table_drafts(
+            text, HEADER, report, lambda line, row, cells: self._row(line, row, cells, source)
+        )
 
     def _row(self, line, row, cells, source) -> list[RecordDraft]:
         donor, category = row["donor"].strip(), row["category"].strip()

@@ -33,19 +33,15 @@ from transfers.choices import (
 )
 from transfers.importers.base import (
     CitationDraft,
-    FileRefused,
     Importer,
     ImportReport,
     RecordDraft,
     RowRefused,
     SourceDraft,
     SystemRef,
-    check_header,
-    check_rows_complete,
     check_url,
     parse_count,
     quantity_values,
-    read_csv,
 )
 from transfers.models import Expenditure, Pledge, Transfer
 
@@ -100,15 +96,6 @@ def evidence_source(url: str) -> SourceDraft:
     )
 
 
-def _table(importer: Importer, text: str, header: list[str]) -> list[tuple[int, list[str]]]:
-    if not text.strip():
-        raise FileRefused(f"the file is empty: a {importer.label} starts with a header")
-    rows = read_csv(text)
-    check_header(rows[0][1], header, line=1, label=importer.label)
-    check_rows_complete(rows, len(header), text)
-    return [(line, cells) for line, cells in rows[1:] if cells]
-
-
 class OryxSuppliedImporter(Importer):
     name = "oryx-supplied"
     label = "Oryx supplied-to-Ukraine list"
@@ -125,18 +112,12 @@ class OryxSuppliedImporter(Importer):
 
     def drafts(self, text: str, report: ImportReport) -> Iterator[RecordDraft]:
         dataset = self.release_source()
-        for line, cells in _table(self, text, SUPPLIED_HEADER):
-            report.rows += 1
-            if len(cells) != len(SUPPLIED_HEADER):
-                report.refuse(
-                    line, "row", "", f"has {len(cells)} fields, the header {len(SUPPLIED_HEADER)}"
-                )
-                continue
-            row = dict(zip(SUPPLIED_HEADER, cells, strict=True))
-            try:
-                yield self._draft(line, row, ",".join(cells), dataset)
-            except RowRefused as exc:
-                report.refuse(line, exc.field, exc.value, exc.message)
+        return self.table_drafts(
+            text,
+            SUPPLIED_HEADER,
+            report,
+            lambda line, row, cells: [self._draft(line, row, ",".join(cells), dataset)],
+        )
 
     def _draft(self, line, row, raw, dataset) -> RecordDraft:
         row_id = row["id"].strip()
@@ -212,18 +193,12 @@ class OryxLossesImporter(Importer):
 
     def drafts(self, text: str, report: ImportReport) -> Iterator[RecordDraft]:
         dataset = self.release_source()
-        for line, cells in _table(self, text, LOSSES_HEADER):
-            report.rows += 1
-            if len(cells) != len(LOSSES_HEADER):
-                report.refuse(
-                    line, "row", "", f"has {len(cells)} fields, the header {len(LOSSES_HEADER)}"
-                )
-                continue
-            row = dict(zip(LOSSES_HEADER, cells, strict=True))
-            try:
-                yield self._draft(line, row, ",".join(cells), dataset)
-            except RowRefused as exc:
-                report.refuse(line, exc.field, exc.value, exc.message)
+        return self.table_drafts(
+            text,
+            LOSSES_HEADER,
+            report,
+            lambda line, row, cells: [self._draft(line, row, ",".join(cells), dataset)],
+        )
 
     def _draft(self, line, row, raw, dataset) -> RecordDraft:
         key = row["matID"].strip()
