@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from inventory.choices import EstimateScope
@@ -54,6 +56,12 @@ def _pairs_sql(pairs: Sequence[Pair], left: str = "holder_id", right: str = "sys
     """`(holder_id, system_id) IN (VALUES …)` for integer pairs (inlined: ids are ints)."""
     values = ", ".join(f"({int(h)}, {int(s)})" for h, s in pairs)
     return f"({left}, {right}) IN (VALUES {values})"
+
+
+def pairs_condition(pairs: Sequence[Pair]) -> RawSQL:
+    """A queryset filter keeping rows whose (holder_id, system_id) is one of `pairs`: the
+    same VALUES list the refresh statements use, for tables with both columns."""
+    return RawSQL(_pairs_sql(pairs) if pairs else "1 = 0", [], output_field=BooleanField())
 
 
 def _ids_sql(column: str, ids: Iterable[int]) -> str:
@@ -371,21 +379,12 @@ def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
             )
         for start in range(0, len(pairs), 500):
             StaleEstimate.objects.filter(
-                _stale_q(pairs[start : start + 500]), marked_at__lte=started
+                pairs_condition(pairs[start : start + 500]), marked_at__lte=started
             ).delete()
         from inventory.series import series_refresh_pairs
 
         series_refresh_pairs(pairs, lineage=lineage)
     return {"pairs": len(pairs), "estimates": written}
-
-
-def _stale_q(pairs: Sequence[Pair]):
-    from django.db.models import Q
-
-    query = Q(pk__in=[])
-    for holder_id, system_id in pairs:
-        query |= Q(holder_id=holder_id, system_id=system_id)
-    return query
 
 
 def estimates_refresh_all() -> dict[str, int]:

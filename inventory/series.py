@@ -11,14 +11,21 @@ import calendar
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from types import SimpleNamespace
 
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory.choices import EstimateScope
-from inventory.estimates import Estimate, Movement, Range, estimates_by_month
+from inventory.estimates import Estimate, Movement, estimates_by_month
 from inventory.models import EstimatePoint, LedgerEntry
+from inventory.refresh import (
+    VALUE_COLUMNS,
+    _family_select,
+    _ids_sql,
+    _serialize_refreshes,
+    family_lineage,
+    pairs_condition,
+)
 from inventory.services import rows_insert
 
 Pair = tuple[int, int]
@@ -62,13 +69,6 @@ def estimate_values(estimate: Estimate, evidence: dict) -> dict:
     }
 
 
-def _pair_q(pairs: Sequence[Pair]) -> Q:
-    query = Q(pk__in=[])
-    for holder_id, system_id in pairs:
-        query |= Q(holder_id=holder_id, system_id=system_id)
-    return query
-
-
 def _points_for(rows: list, today: dt.date) -> dict[dt.date, tuple[Estimate, dict]]:
     dated = [row.date for row in rows if row.date is not None]
     first = min(dated) if dated else today
@@ -89,7 +89,7 @@ def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ())
     rows_by_pair: dict[Pair, list] = defaultdict(list)
     for start in range(0, len(pairs), 500):
         chunk = pairs[start : start + 500]
-        rows = LedgerEntry.objects.filter(_pair_q(chunk), is_cancelled=False).values_list(
+        rows = LedgerEntry.objects.filter(pairs_condition(chunk), is_cancelled=False).values_list(
             "holder_id", "system_id", "id", "kind", "quantity_low", "quantity_high", "date",
             "via_contract", "grade",
         )  # fmt: skip
@@ -102,7 +102,7 @@ def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ())
             new_points.append(_point_row(pair[0], pair[1], EstimateScope.SYSTEM, end, values))
     for start in range(0, len(pairs), 500):
         EstimatePoint.objects.filter(
-            _pair_q(pairs[start : start + 500]), scope=EstimateScope.SYSTEM
+            pairs_condition(pairs[start : start + 500]), scope=EstimateScope.SYSTEM
         ).delete()
     written = rows_insert(EstimatePoint, POINT_COLUMNS, new_points)
     if lineage:
@@ -128,16 +128,6 @@ POINT_COLUMNS = [
 ]
 
 
-class StoredPoint(SimpleNamespace):
-    """A stored point read as plain values (no model instance), with `range()` as
-    `EstimateValues` has it, so `point_estimate` reads it alike."""
-
-    def range(self, name: str) -> Range | None:
-        if name == "baseline" and not self.has_baseline:
-            return None
-        return Range(getattr(self, f"{name}_low") or 0, getattr(self, f"{name}_high"))
-
-
 def _point_row(holder_id: int, system_id: int, scope: str, as_of: dt.date, values: dict) -> tuple:
     """A point as a plain row (written with COPY on PostgreSQL: no model instances)."""
     return (holder_id, system_id, scope, as_of, *(values[c] for c in POINT_COLUMNS[4:]))
@@ -146,10 +136,6 @@ def _point_row(holder_id: int, system_id: int, scope: str, as_of: dt.date, value
 def _family_points(holder_ids: set[int], lineage: Sequence[Pair]) -> int:
     """Rewrite the family points of these holders: one INSERT … SELECT summing the member
     points month by month, the same SQL that sums the current family estimates."""
-    from django.db import connection
-
-    from inventory.refresh import VALUE_COLUMNS, _family_select, _ids_sql
-
     families = sorted({ancestor for ancestor, _ in lineage})
     EstimatePoint.objects.filter(
         holder_id__in=holder_ids, system_id__in=families, scope=EstimateScope.FAMILY
@@ -184,10 +170,6 @@ def point_estimate(values) -> Estimate:
 
 def series_rebuild_all() -> int:
     """Rewrite every point from the ledger, a few holders at a time (memory stays flat)."""
-    from django.db import transaction
-
-    from inventory.refresh import family_lineage
-
     pairs = list(
         LedgerEntry.objects.filter(is_cancelled=False)
         .values_list("holder_id", "system_id")
@@ -199,10 +181,6 @@ def series_rebuild_all() -> int:
         by_holder[pair[0]].append(pair)
     lineage = family_lineage()
     total = 0
-    from django.db import connection
-
-    from inventory.refresh import _serialize_refreshes
-
     with transaction.atomic():
         with connection.cursor() as cursor:
             _serialize_refreshes(cursor)
