@@ -55,8 +55,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_beat",
+    "core",
     "inventory",
+    "stock",
     "transfers",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -69,7 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "inventory.history.HistoryDoorMiddleware",
+    "core.history.HistoryDoorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -176,7 +179,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reports-dispatch": {"task": "transfers.reports_dispatch", "schedule": crontab(minute=7)},
 }
 # Task modules outside `<app>.tasks` that the worker loads.
-CELERY_IMPORTS = ("transfers.reports.tasks",)
+CELERY_IMPORTS = ("reports.tasks",)
 # Refresh estimates in the writer's process after commit instead of through the broker
 # (for scripts and tests that run without a worker). Off by default.
 STOCKPILE_ESTIMATES_SYNC = env_bool("STOCKPILE_ESTIMATES_SYNC", False)
@@ -217,29 +220,29 @@ STOCKPILE_API_PAGE_SIZE = int(os.environ.get("STOCKPILE_API_PAGE_SIZE", "50"))
 STOCKPILE_API_MAX_PAGE_SIZE = int(os.environ.get("STOCKPILE_API_MAX_PAGE_SIZE", "500"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("STOCKPILE_MAX_BODY_BYTES", str(2_621_440)))
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "inventory.api.schema.StockpileAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.StockpileAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["inventory.api.permissions.RolePermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.RolePermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "inventory.api.filters.StrictOrderingFilter",
+        "core.api.filters.StrictOrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "inventory.api.pagination.StockpilePagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StockpilePagination",
     "DEFAULT_RENDERER_CLASSES": [
-        "inventory.api.renderers.FastJSONRenderer",
+        "core.api.renderers.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
-        "inventory.api.renderers.CSVRenderer",
+        "core.api.renderers.CSVRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["inventory.api.parsers.LimitedJSONParser"],
-    "EXCEPTION_HANDLER": "inventory.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.LimitedJSONParser"],
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
-        "inventory.api.throttles.WriteRateThrottle",
+        "core.api.throttles.WriteRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("STOCKPILE_API_THROTTLE_ANON", "60/minute"),

@@ -10,8 +10,8 @@ admin.site.index_title = "Records, evidence and estimates"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
-    path("reports/", include("transfers.reports.urls")),
-    path("api/v1/", include("transfers.api.urls")),
+    path("reports/", include("reports.urls")),
+    path("api/v1/", include("config.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -1,68 +1,15 @@
-"""Admin for the catalogue, and the admin base classes both apps use.
+"""Admin for the catalogue: parties and weapon systems with their aliases.
 
-Every save and delete made in the admin goes through the services (`tracked_save`,
-`tracked_delete` and the record services), so the admin writes history with the door
-"admin" and the editor's name, and validates exactly as the API and the importers do.
+The stock app adds its estimates inline and its refresh action to these pages
+(`stock.admin`), so the catalogue does not know about estimates.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.db import models, transaction
-from django.urls import reverse
-from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
+from django.contrib import admin
 
-from inventory.models import (
-    Country,
-    CountryAlias,
-    LedgerEntry,
-    StockEstimate,
-    WeaponSystem,
-    WeaponSystemAlias,
-)
-from inventory.services import tracked_delete, tracked_save
-
-
-class TrackedInlineMixin:
-    """Inline rows saved and deleted through the services."""
-
-    extra = 0
-
-
-class TrackedAdmin(SimpleHistoryAdmin):
-    """A ModelAdmin whose writes go through `tracked_save` / `tracked_delete`."""
-
-    history_list_display = ["door", "actor_name"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_per_page = 50
-    show_full_result_count = False
-
-    def save_model(self, request, obj, form, change):
-        tracked_save(obj, actor=request.user)
-
-    def delete_model(self, request, obj):
-        tracked_delete(obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            for obj in queryset:
-                self.delete_model(request, obj)
-
-    def save_formset(self, request, form, formset, change):
-        with transaction.atomic():
-            instances = formset.save(commit=False)
-            for obj in formset.deleted_objects:
-                self.delete_inline(request, obj)
-            for obj in instances:
-                self.save_inline(request, form.instance, obj)
-            formset.save_m2m()
-
-    def save_inline(self, request, parent, obj):
-        tracked_save(obj, actor=request.user)
-
-    def delete_inline(self, request, obj):
-        tracked_delete(obj, actor=request.user)
+from core.admin import TrackedAdmin, TrackedInlineMixin
+from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias
 
 
 class CountryAliasInline(TrackedInlineMixin, admin.TabularInline):
@@ -70,139 +17,13 @@ class CountryAliasInline(TrackedInlineMixin, admin.TabularInline):
     fields = ["alias"]
 
 
-class EstimateRangesMixin:
-    """The ranges and grades of an estimate as columns and read-only fields."""
-
-    @admin.display(description="on hand")
-    def on_hand_range(self, obj):
-        return obj.on_hand.display()
-
-    @admin.display(description="incoming")
-    def incoming_range(self, obj):
-        return obj.incoming.display()
-
-    @admin.display(description="outgoing")
-    def outgoing_range(self, obj):
-        return obj.outgoing.display()
-
-    @admin.display(description="projected")
-    def projected_range(self, obj):
-        return obj.projected.display()
-
-    @admin.display(description="grades (best–weakest)")
-    def grades(self, obj):
-        if not obj.best_grade:
-            return "unsourced"
-        return f"{obj.best_grade}–{obj.weakest_grade}"
-
-
-class EstimateInline(EstimateRangesMixin, admin.TabularInline):
-    """The current estimates of a country or a system, read-only, each linking to its
-    explanation ("why this number")."""
-
-    model = StockEstimate
-    extra = 0
-    can_delete = False
-    show_change_link = False
-    fields = [
-        "subject",
-        "scope",
-        "on_hand_range",
-        "incoming_range",
-        "outgoing_range",
-        "projected_range",
-        "grades",
-        "record_count",
-        "flags",
-        "why",
-    ]
-    readonly_fields = fields
-    verbose_name_plural = "current stock estimates (derived from the ledger)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("holder", "system")
-
-    @admin.display(description="flags")
-    def flags(self, obj):
-        flags = []
-        if obj.inconsistent:
-            flags.append("INCONSISTENT")
-        if not obj.has_baseline:
-            flags.append("no baseline")
-        if obj.unsourced_count:
-            flags.append(f"{obj.unsourced_count} unsourced")
-        return ", ".join(flags) or "–"
-
-    @admin.display(description="why this number")
-    def why(self, obj):
-        url = reverse("admin:inventory_stockestimate_change", args=[obj.pk])
-        return format_html('<a href="{}">explanation</a>', url)
-
-
-class HolderEstimateInline(EstimateInline):
-    fk_name = "holder"
-
-    @admin.display(description="system")
-    def subject(self, obj):
-        return obj.system
-
-
-class SystemEstimateInline(EstimateInline):
-    fk_name = "system"
-
-    @admin.display(description="holder")
-    def subject(self, obj):
-        return obj.holder
-
-
-def without_estimates_on_add(inlines, obj):
-    """The add page has no estimates to show (and no management form to post for them)."""
-    if obj is None:
-        return [inline for inline in inlines if not issubclass(inline, EstimateInline)]
-    return inlines
-
-
-@admin.action(description="Refresh the stock estimates of the selected now")
-def refresh_estimates_now(modeladmin, request, queryset):
-    from django.db.models import Q
-
-    from inventory.refresh import estimates_refresh_pairs
-
-    field = "holder_id" if queryset.model is Country else "system_id"
-    ids = list(queryset.values_list("pk", flat=True))
-    pairs = set(
-        LedgerEntry.objects.filter(Q(**{f"{field}__in": ids}), is_cancelled=False)
-        .values_list("holder_id", "system_id")
-        .distinct()
-    )
-    pairs |= set(
-        StockEstimate.objects.filter(**{f"{field}__in": ids}).values_list("holder_id", "system_id")
-    )
-    result = estimates_refresh_pairs(pairs)
-    modeladmin.message_user(
-        request,
-        f"Refreshed the estimates of {result['pairs']} holder × system pair(s).",
-        messages.SUCCESS,
-    )
-
-
 @admin.register(Country)
 class CountryAdmin(TrackedAdmin):
     list_display = ["name", "code", "iso_alpha3", "kind"]
     list_filter = ["kind"]
     search_fields = ["name", "code", "iso_alpha3", "official_name", "aliases__alias"]
-    inlines = [CountryAliasInline, HolderEstimateInline]
+    inlines = [CountryAliasInline]
     fields = ["code", "name", "kind", "iso_alpha3", "official_name", "notes"]
-    actions = [refresh_estimates_now]
-
-    def get_inlines(self, request, obj):
-        return without_estimates_on_add(self.inlines, obj)
 
 
 class WeaponSystemAliasInline(TrackedInlineMixin, admin.TabularInline):
@@ -248,11 +69,7 @@ class WeaponSystemAdmin(TrackedAdmin):
     list_select_related = ["parent", "origin"]
     search_fields = ["name", "aliases__alias", "manufacturer", "description"]
     autocomplete_fields = ["parent", "origin"]
-    inlines = [WeaponSystemAliasInline, VariantInline, SystemEstimateInline]
-    actions = [refresh_estimates_now]
-
-    def get_inlines(self, request, obj):
-        return without_estimates_on_add(self.inlines, obj)
+    inlines = [WeaponSystemAliasInline, VariantInline]
 
     fieldsets = [
         (None, {"fields": ["name", "parent", "description", "counting_unit"]}),
@@ -260,37 +77,3 @@ class WeaponSystemAdmin(TrackedAdmin):
         ("Origin and performance", {"fields": ["manufacturer", "origin", "range_km"]}),
         ("Notes", {"fields": ["notes"]}),
     ]
-
-
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
-    """The stock ledger, read-only: rows are posted and cancelled by the records' services."""
-
-    list_display = [
-        "posted_at",
-        "holder",
-        "system",
-        "kind",
-        "quantity_low",
-        "quantity_high",
-        "date",
-        "date_precision",
-        "grade",
-        "origin_label",
-        "is_cancelled",
-    ]
-    list_filter = ["kind", "is_cancelled", "date_precision"]
-    list_select_related = ["holder", "system"]
-    search_fields = ["origin_label", "holder__name", "system__name", "origin_model"]
-    date_hierarchy = "posted_at"
-    list_per_page = 100
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -11,13 +11,6 @@ class PartyKind(models.TextChoices):
     UNKNOWN = "unknown", "Unknown party"
 
 
-class DatePrecision(models.TextChoices):
-    DAY = "day", "Day"
-    MONTH = "month", "Month"
-    YEAR = "year", "Year"
-    UNKNOWN = "unknown", "Unknown"
-
-
 class Reliability(models.TextChoices):
     """NATO Admiralty code: reliability of the source."""
 
@@ -89,21 +82,3 @@ class AliasKind(models.TextChoices):
     EXPORT_NAME = "export_name", "Export name"
     ABBREVIATION = "abbreviation", "Abbreviation"
     DATASET_SPELLING = "dataset_spelling", "Spelling used by a dataset"
-
-
-class LedgerKind(models.TextChoices):
-    """What a stock-ledger row says about its holder's stock of a system."""
-
-    BASELINE = "baseline", "Baseline (holding in inventory)"
-    RECEIVED = "received", "Received (delivery in)"
-    PRODUCED = "produced", "Produced"
-    SENT = "sent", "Sent (delivery out)"
-    EXPENDED = "expended", "Expended (used, lost, retired)"
-    PLEDGED_IN = "pledged_in", "Pledged to the holder, not delivered"
-    PLEDGED_OUT = "pledged_out", "Pledged by the holder, not delivered"
-    ORDERED = "ordered", "Ordered (contracted)"
-
-
-class EstimateScope(models.TextChoices):
-    SYSTEM = "system", "This system"
-    FAMILY = "family", "Family (the system and its variants)"

@@ -12,18 +12,23 @@ def _test_settings(settings):
 
 
 @pytest.fixture
-def celery_worker(transactional_db):
+def committed_db(transactional_db):
+    """A transactional database with what migrations load put back (a transactional test
+    starts from the empty tables the previous one left)."""
+    from inventory.services import parties_load
+
+    parties_load()
+    _sync_roles()
+
+
+@pytest.fixture
+def celery_worker(committed_db):
     """A real Celery worker (in a thread of this process) consuming from the configured
     broker: Redis or RabbitMQ in CI, kombu's filesystem transport on a laptop. It sees only
     committed data, hence the transactional database."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
-    from inventory.services import parties_load
-
-    # A transactional test starts from empty tables: put back what migrations load.
-    parties_load()
-    _sync_roles()
 
     app.control.purge()
     with start_worker(

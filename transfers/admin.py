@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
-from inventory.admin import TrackedAdmin
+from core.admin import TrackedAdmin
 from transfers.models import (
     Authorization,
     Citation,
@@ -356,10 +356,5 @@ class HistoryEntryAdmin(admin.ModelAdmin):
 for _model in (Holding, Pledge, Transfer, Expenditure, Authorization, Source, Citation):
     admin.site.register(_model.history.model, HistoryEntryAdmin)
 
-from transfers import admin_estimates  # noqa: E402,F401  the estimates admin
-
 # Import and export in the admin (issue 6).
 from transfers import admin_io as _admin_io  # noqa: E402, F401
-
-# Report subscriptions and deliveries (issue 5).
-from transfers.reports import admin as _reports_admin  # noqa: E402, F401

@@ -15,7 +15,9 @@ class TransfersConfig(AppConfig):
     verbose_name = "Sourced records"
 
     def ready(self) -> None:
-        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="stockpile_roles_sync")
+        # After every app's post_migrate (not only ours): the apps above this one (reports)
+        # get their permissions after ours, and their roles must include them.
+        post_migrate.connect(_sync_roles, dispatch_uid="stockpile_roles_sync")
         from transfers.ledger import register
 
         register()  # the full ledger rebuild re-posts these records

@@ -1,4 +1,4 @@
-"""What each sourced record posts to the stock ledger (`inventory.ledger`).
+"""What each sourced record posts to the stock ledger (`stock.ledger`).
 
 | record | ledger rows |
 | --- | --- |
@@ -22,9 +22,9 @@ from collections.abc import Iterable
 
 from django.db import models
 
-from inventory.choices import LedgerKind
-from inventory.estimates import Range, counted, range_minus, range_sum
-from inventory.ledger import (
+from stock.choices import LedgerKind
+from stock.estimates import Range, counted, range_minus, range_sum
+from stock.ledger import (
     EntrySpec,
     Origin,
     Rebuilder,
@@ -224,11 +224,20 @@ def existing_records(model_label: str, ids: list[int]) -> set[int]:
     return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 
+def origin_records(model_label: str, ids: list[int]) -> dict[int, models.Model]:
+    """Records with their parties, system and citations loaded, for "why this number"."""
+    from transfers.selectors import record_list
+
+    model = next(m for m in LEDGER_MODELS if m._meta.label_lower == model_label)
+    return {record.pk: record for record in record_list(model).filter(pk__in=ids)}
+
+
 def register() -> None:
     register_rebuilder(
         Rebuilder(
             batches=all_postings,
             existing=existing_records,
             models=tuple(m._meta.label_lower for m in LEDGER_MODELS),
+            records=origin_records,
         )
     )

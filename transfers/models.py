@@ -14,16 +14,16 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from w3lib.url import canonicalize_url
 
-from inventory.choices import Credibility, Reliability
-from inventory.history import tracked_history
-from inventory.models import Country, WeaponSystem
-from inventory.values import (
+from core.history import tracked_history
+from core.values import (
     DatedFields,
     QuantityFields,
     date_constraints,
     normalize_date,
     quantity_constraints,
 )
+from inventory.choices import Credibility, Reliability
+from inventory.models import Country, WeaponSystem
 from transfers.choices import (
     Attribution,
     AuthorizationKind,
@@ -549,7 +549,3 @@ class Citation(models.Model):
                     "use 2 (probably true) or lower."
                 }
             )
-
-
-# Report subscriptions live in their own module (issue 5) and belong to this app.
-from transfers.reports.models import ReportDelivery, Subscription  # noqa: E402, F401

@@ -1,8 +1,8 @@
 """The three roles, as auth groups with model permissions.
 
-- viewer: reads everything (view permission on every model of both apps).
+- viewer: reads everything (view permission on every model of the apps).
 - editor: creates and changes records and evidence; cannot delete records or manage users.
-- administrator: everything in both apps, plus users, groups, tokens and schedules.
+- administrator: everything in the apps, plus users, groups, tokens and schedules.
 
 Migration 0002 creates the groups; `roles_sync` runs again after every migrate so that models
 added later get their permissions too.
@@ -15,7 +15,7 @@ EDITOR = "editor"
 ADMINISTRATOR = "administrator"
 ROLE_NAMES = (VIEWER, EDITOR, ADMINISTRATOR)
 
-APPS = ("inventory", "transfers")
+APPS = ("inventory", "stock", "transfers", "reports")
 ADMIN_EXTRA_APPS = ("auth", "authtoken", "django_celery_beat")
 # Derived data that editors may view but not change by hand.
 READ_ONLY_FOR_EDITORS = (

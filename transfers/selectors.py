@@ -54,36 +54,3 @@ __all__ = [
     "unsourced",
     "source_list",
 ]
-
-
-# -- why this number ------------------------------------------------------------------------
-
-
-def estimate_explanation(
-    *, holder_id: int, system_id: int, scope: str = "system", as_of=None
-) -> list[dict]:
-    """The ledger rows behind an estimate in date order ("why this number"), each with the
-    record it came from and that record's citations with their sources. A constant number
-    of queries, whatever the number of rows."""
-    from inventory.selectors import estimate_ledger_rows
-
-    rows = list(estimate_ledger_rows(holder_id, system_id, scope, as_of))
-    by_model: dict[str, set[int]] = {}
-    for row in rows:
-        by_model.setdefault(row.origin_model, set()).add(row.origin_id)
-    records: dict[tuple[str, int], object] = {}
-    for model in (Holding, Pledge, Transfer, Expenditure):
-        ids = by_model.get(model._meta.label_lower)
-        if ids:
-            for record in record_list(model).filter(pk__in=ids):
-                records[(model._meta.label_lower, record.pk)] = record
-    return [
-        {
-            "entry": row,
-            "record": records.get((row.origin_model, row.origin_id)),
-            "citations": list(records[(row.origin_model, row.origin_id)].citations.all())
-            if (row.origin_model, row.origin_id) in records
-            else [],
-        }
-        for row in rows
-    ]

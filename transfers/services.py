@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from inventory.services import Actor, tracked_delete, tracked_save
+from core.services import Actor, tracked_delete, tracked_save
 from transfers.choices import PledgeStatus
 from transfers.ledger import records_post_ledger
 from transfers.models import (

@@ -1,14 +1,11 @@
-"""Filters that refuse what they do not understand.
+"""Filters on the catalogue: parties and systems by code, id, name or alias.
 
-- `StrictFilterSet`: a malformed value is a 400 naming the parameter (django-filter's
-  backend raises), and ranges (`date_after` ≤ `date_before`) are checked.
 - `PartyFilter`: a party by ISO/party code, id or alias (comma-separated for several);
   an unknown one is a 400, never an empty or a full table.
 - `SystemFilter` / `SystemFamilyFilter`: a system by id, name or alias; the family filter
   takes the system and every variant below it.
-- `StrictOrderingFilter`: an unknown ordering field is a 400 (DRF would ignore it).
 
-Unknown query parameters are refused by the views (`inventory.api.viewsets.ApiMixin`).
+Unknown query parameters are refused by the views (`core.api.viewsets.ApiMixin`).
 """
 
 from __future__ import annotations
@@ -18,17 +15,13 @@ from django import forms
 from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
 
+from core.api.filters import StrictBooleanFilter, StrictFilterSet, tokens
+from inventory.choices import CountingUnit, PartyKind, SipriCategory, UnrocaCategory
 from inventory.models import Country, WeaponSystem
 from inventory.selectors import country_resolve, weapon_system_family_ids, weapon_system_resolve
 
 UNDISCLOSED = "undisclosed"
-
-
-def _tokens(value: str) -> list[str]:
-    return [token.strip() for token in value.split(",") if token.strip()]
 
 
 class PartyField(forms.CharField):
@@ -43,7 +36,7 @@ class PartyField(forms.CharField):
         if not value:
             return None
         resolved: list[int | None] = []
-        for token in _tokens(value):
+        for token in tokens(value):
             if self.allow_undisclosed and token.lower() == UNDISCLOSED:
                 resolved.append(None)
                 continue
@@ -84,7 +77,7 @@ class SystemField(forms.CharField):
         if not value:
             return None
         systems = []
-        for token in _tokens(value):
+        for token in tokens(value):
             if token.isascii() and token.isdigit():
                 system = WeaponSystem.objects.filter(pk=int(token)).first()
             else:
@@ -119,108 +112,7 @@ class SystemFamilyFilter(SystemFilter):
         return qs.filter(**{f"{self.field_name}__in": sorted(ids)})
 
 
-class CSVChoiceField(forms.CharField):
-    """Comma-separated values, each one of `choices`."""
-
-    def __init__(self, *args, choices=(), coerce=str, **kwargs):
-        self.valid = {str(value): value for value, _ in choices}
-        self.coerce = coerce
-        super().__init__(*args, **kwargs)
-
-    def clean(self, value):
-        value = super().clean(value)
-        if not value:
-            return None
-        values = _tokens(value)
-        bad = [token for token in values if token not in self.valid]
-        if bad or not values:
-            raise forms.ValidationError(
-                f"{', '.join(bad) or repr(value)} is not one of: {', '.join(self.valid)}."
-            )
-        return [self.coerce(token) for token in values]
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class CSVChoiceFilter(django_filters.Filter):
-    """`name=a,b`: any of the values. Give `method` to say what a match is."""
-
-    field_class = CSVChoiceField
-
-
-class StrictBooleanField(forms.CharField):
-    TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
-
-    def clean(self, value):
-        value = super().clean(value)
-        if not value:
-            return None
-        if value.lower() in self.TRUE:
-            return True
-        if value.lower() in self.FALSE:
-            return False
-        raise forms.ValidationError(f"{value!r} is not a boolean; use true or false.")
-
-
-@extend_schema_field(OpenApiTypes.BOOL)
-class StrictBooleanFilter(django_filters.Filter):
-    """true/false (1/0, yes/no); anything else is a 400, not ignored."""
-
-    field_class = StrictBooleanField
-
-    def filter(self, qs, value):
-        if value is None:
-            return qs
-        return super().filter(qs, value)
-
-
-class StrictFilterSet(django_filters.FilterSet):
-    """Base of every filterset. `ranges` lists (low, high) parameter pairs to check."""
-
-    ranges: tuple[tuple[str, str], ...] = ()
-
-    def get_form_class(self):
-        form_class = super().get_form_class()
-        ranges = self.ranges
-
-        class RangeCheckedForm(form_class):
-            def clean(self):
-                cleaned = super().clean()
-                for low, high in ranges:
-                    start, end = cleaned.get(low), cleaned.get(high)
-                    if start is not None and end is not None and start > end:
-                        self.add_error(low, f"{low} ({start}) is after {high} ({end}).")
-                return cleaned
-
-        return RangeCheckedForm
-
-
-class StrictOrderingFilter(OrderingFilter):
-    """Refuses unknown ordering fields and adds the id as a tie-breaker for stable pages."""
-
-    def get_ordering(self, request, queryset, view):
-        raw = request.query_params.get(self.ordering_param)
-        if raw is None:
-            return self.get_default_ordering(view)
-        fields = _tokens(raw)
-        valid = [item[0] for item in self.get_valid_fields(queryset, view, {"request": request})]
-        bad = [field for field in fields if field.lstrip("-") not in valid]
-        if bad or not fields:
-            raise ValidationError(
-                {
-                    self.ordering_param: [
-                        f"Cannot order by {', '.join(bad) or repr(raw)}; use one of: "
-                        f"{', '.join(valid)} (prefix - for descending)."
-                    ]
-                }
-            )
-        if not any(field.lstrip("-") in ("id", "pk") for field in fields):
-            fields.append("-id" if fields[0].startswith("-") else "id")
-        return fields
-
-
 # -- the catalogue --------------------------------------------------------------------------
-
-from inventory.choices import CountingUnit, PartyKind, SipriCategory, UnrocaCategory  # noqa: E402
 
 
 class CountryFilterSet(StrictFilterSet):
@@ -232,7 +124,7 @@ class CountryFilterSet(StrictFilterSet):
         fields = ["code", "kind"]
 
     def filter_code(self, queryset, name, value):
-        codes = [code.upper() for code in _tokens(value)]
+        codes = [code.upper() for code in tokens(value)]
         return queryset.filter(code__in=codes) if codes else queryset
 
 

@@ -1,119 +1,18 @@
-"""OpenAPI 3 generation (drf-spectacular): every operation documents its error responses,
-detail operations their ETag and If-Match, lists their `format=csv`; the party and system
-reference fields document both directions (an object in responses, a code/name or id in
-requests)."""
+"""OpenAPI documentation of the party and system reference fields (both directions)."""
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import build_basic_type
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
-
-from inventory.api.errors import ErrorSerializer, ValidationErrorSerializer
+from core.api.schema import RefFieldExtension
 from inventory.api.serializers import CountryRefSerializer, SystemRefSerializer
 
-ERRORS = {
-    "400": "Invalid input: each bad field or query parameter with its messages.",
-    "401": "Not authenticated: send `Authorization: Token <key>` or log in.",
-    "403": "Your role does not allow this.",
-    "404": "No such record (or no such page).",
-    "406": "The requested format is not available here (CSV is for lists only).",
-    "409": "Still referenced by other records, or refused by a rule; the reason is given.",
-    "412": "If-Match does not match the current ETag: someone changed it since you read it.",
-    "413": "The request body is above the size limit.",
-    "415": "Send JSON.",
-    "428": "If-Match is required (when STOCKPILE_API_REQUIRE_IF_MATCH is on).",
-    "429": "Too many requests; retry after the time in Retry-After.",
-}
 
-
-class StockpileAutoSchema(AutoSchema):
-    def _is_detail(self) -> bool:
-        return "{" in self.path and not self.path.rstrip("/").endswith("history")
-
-    def _is_list_like(self) -> bool:
-        return self.method == "GET" and (
-            getattr(self.view, "action", None) in ("list", "history") or not self._is_detail()
-        )
-
-    def map_renderers(self, attribute):
-        media = super().map_renderers(attribute)
-        if not self._is_list_like():
-            media = [item for item in media if item != "text/csv"]
-        return media
-
-    def _get_format_parameters(self):
-        """`?format=csv|json` on lists only: a detail view does not offer CSV."""
-        return super()._get_format_parameters() if self._is_list_like() else []
-
-    def get_override_parameters(self):
-        parameters = super().get_override_parameters()
-        if self.method in ("PUT", "PATCH", "DELETE"):
-            parameters.append(
-                OpenApiParameter(
-                    "If-Match",
-                    OpenApiTypes.STR,
-                    OpenApiParameter.HEADER,
-                    description="The ETag you read; the write is refused with 412 if the "
-                    "record changed since.",
-                )
-            )
-        return parameters
-
-    def get_operation(self, path, path_regex, path_prefix, method, registry):
-        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
-        if operation is None:
-            return operation
-        error = self.resolve_serializer(ErrorSerializer, "response").ref
-        invalid = self.resolve_serializer(ValidationErrorSerializer, "response").ref
-        codes = ["400", "401", "403", "429"]
-        if self._is_detail() or method == "GET":
-            codes.append("404")
-        if method == "GET" and self._is_detail():
-            codes.append("406")
-        if method in ("POST", "PUT", "PATCH"):
-            codes += ["413", "415"]
-        if method in ("PUT", "PATCH", "DELETE"):
-            codes += ["409", "412", "428"]
-        responses = operation.setdefault("responses", {})
-        for code in codes:
-            schema = invalid if code == "400" else error
-            responses.setdefault(
-                code,
-                {"description": ERRORS[code], "content": {"application/json": {"schema": schema}}},
-            )
-        if self._is_detail() and method in ("GET", "PUT", "PATCH"):
-            ok = responses.get("200")
-            if ok is not None:
-                ok.setdefault("headers", {})["ETag"] = {
-                    "schema": {"type": "string"},
-                    "description": "Send it back as If-Match to change or delete this record.",
-                }
-        return operation
-
-
-class _RefFieldExtension(OpenApiSerializerFieldExtension):
-    ref_serializer = None
-    request_description = ""
-
-    def map_serializer_field(self, auto_schema, direction):
-        if direction == "response":
-            return auto_schema.resolve_serializer(self.ref_serializer, direction).ref
-        return {
-            "oneOf": [build_basic_type(OpenApiTypes.STR), build_basic_type(OpenApiTypes.INT)],
-            "description": self.request_description,
-        }
-
-
-class CountryRefFieldExtension(_RefFieldExtension):
+class CountryRefFieldExtension(RefFieldExtension):
     target_class = "inventory.api.serializers.CountryRefField"
     ref_serializer = CountryRefSerializer
     request_description = "A party: its code (UA, NATO), an alias (UAE) or its id."
 
 
-class SystemRefFieldExtension(_RefFieldExtension):
+class SystemRefFieldExtension(RefFieldExtension):
     target_class = "inventory.api.serializers.SystemRefField"
     ref_serializer = SystemRefSerializer
     request_description = "A weapon system: its name, an alias (MGM-140) or its id."

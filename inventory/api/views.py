@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 
+from core.api.viewsets import HistoryMixin, ServiceViewSet
+from core.services import tracked_delete
 from inventory.api.filters import CountryFilterSet, WeaponSystemFilterSet
 from inventory.api.serializers import CountrySerializer, WeaponSystemSerializer
-from inventory.api.viewsets import HistoryMixin, ServiceViewSet
 from inventory.models import Country, CountryAlias, WeaponSystem
-from inventory.services import tracked_delete
 
 
 class CountryViewSet(HistoryMixin, ServiceViewSet):

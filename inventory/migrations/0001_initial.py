@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.db.models.functions.text
-import inventory.history
+import core.history
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
             name='HistoricalCountry',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('code', models.CharField(db_index=True, help_text='ISO 3166-1 alpha-2 for states; a code of our own for other parties.', max_length=12)),
                 ('iso_alpha3', models.CharField(blank=True, max_length=3, verbose_name='ISO alpha-3')),
@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
             name='HistoricalCountryAlias',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('alias', models.CharField(max_length=200)),
                 ('alias_normalized', models.CharField(db_index=True, editable=False, max_length=200)),
@@ -120,7 +120,7 @@ class Migration(migrations.Migration):
             name='HistoricalWeaponSystemAlias',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('alias', models.CharField(max_length=200)),
                 ('kind', models.CharField(choices=[('designation', 'Designation'), ('name', 'Other name'), ('export_name', 'Export name'), ('abbreviation', 'Abbreviation'), ('dataset_spelling', 'Spelling used by a dataset')], default='name', max_length=20)),
@@ -144,7 +144,7 @@ class Migration(migrations.Migration):
             name='HistoricalWeaponSystem',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('name', models.CharField(max_length=200)),
                 ('unroca_category', models.CharField(blank=True, choices=[('I', 'I – Battle tanks'), ('II', 'II – Armoured combat vehicles'), ('III', 'III – Large-calibre artillery systems'), ('IV', 'IV – Combat aircraft and unmanned combat aerial vehicles'), ('V', 'V – Attack helicopters'), ('VI', 'VI – Warships'), ('VII', 'VII – Missiles and missile launchers')], max_length=4, verbose_name='UNROCA category')),

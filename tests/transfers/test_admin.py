@@ -34,9 +34,9 @@ def demo(db):
     report subscription with a delivery, so that every registered model has a row."""
     import datetime as dt
 
-    from inventory.models import StaleEstimate
-    from inventory.refresh import estimates_refresh_pairs
-    from transfers.reports.models import ReportDelivery, Subscription
+    from reports.models import ReportDelivery, Subscription
+    from stock.models import StaleEstimate
+    from stock.refresh import estimates_refresh_pairs
 
     demo_load()
     estimates_refresh_pairs(StaleEstimate.objects.values_list("holder_id", "system_id"))

@@ -233,9 +233,9 @@ ROW_PATH_URLS = [
 
 @pytest.mark.parametrize("url", ROW_PATH_URLS)
 def test_lists_read_as_rows_answer_what_model_instances_would(api, url, monkeypatch):
-    """The fast list path (values() rows, inventory.api.rows) gives the same bytes as
+    """The fast list path (values() rows, core.api.rows) gives the same bytes as
     serializing model instances, unsourced records, nullable parties and pledges included."""
-    import inventory.api.viewsets as viewsets
+    import core.api.viewsets as viewsets
 
     _populate(4)
     TransferFactory(system=WeaponSystemFactory(name="Storm Shadow"), notes="unsourced")

@@ -192,7 +192,7 @@ def test_session_authentication_works_too(client, viewer):
 
 
 def test_writes_are_throttled_per_user(as_role, monkeypatch):
-    from inventory.api.throttles import WriteRateThrottle
+    from core.api.throttles import WriteRateThrottle
 
     monkeypatch.setattr(WriteRateThrottle, "THROTTLE_RATES", {"write": "2/minute", "user": None})
     client = as_role("editor")

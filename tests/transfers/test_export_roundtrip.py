@@ -119,7 +119,7 @@ def comparable(systems_in_full=True):
 
 
 def wipe():
-    from inventory.models import EstimatePoint, LedgerEntry, StaleEstimate, StockEstimate
+    from stock.models import EstimatePoint, LedgerEntry, StaleEstimate, StockEstimate
 
     for derived in (LedgerEntry, StaleEstimate, StockEstimate, EstimatePoint):
         derived.objects.all().delete()

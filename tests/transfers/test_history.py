@@ -4,8 +4,8 @@ through which door, for admin, service and bulk writes, and it outlives its reco
 import pytest
 from django.urls import reverse
 
-from inventory.history import history_door
-from inventory.services import tracked_bulk_create, tracked_bulk_delete, tracked_bulk_update
+from core.history import history_door
+from core.services import tracked_bulk_create, tracked_bulk_delete, tracked_bulk_update
 from tests.factories import UserFactory, WeaponSystemFactory, state
 from transfers.models import Citation, Transfer
 from transfers.services import record_delete, record_update, transfer_create

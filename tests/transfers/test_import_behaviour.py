@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from inventory.models import LedgerEntry, StaleEstimate, WeaponSystem
+from inventory.models import WeaponSystem
+from stock.models import LedgerEntry, StaleEstimate
 from transfers.importers import import_file
 from transfers.models import Citation, Holding, Source, Transfer
 

@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from inventory.ledger import ledger_rebuild
-from inventory.models import LedgerEntry, StaleEstimate, WeaponSystem
-from inventory.services import tracked_bulk_create
+from core.services import tracked_bulk_create
+from inventory.models import WeaponSystem
+from stock.ledger import ledger_rebuild
+from stock.models import LedgerEntry, StaleEstimate
 from tests.factories import UserFactory
 from transfers.importers import import_file
 from transfers.importers.synthetic import GENERATORS

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.choices import AliasKind, DatePrecision, PartyKind
+from core.choices import DatePrecision
+from inventory.choices import AliasKind, PartyKind
 from inventory.models import Country, WeaponSystem, WeaponSystemAlias
 from inventory.selectors import country_resolve
 from transfers.choices import Condition, ExpenditureKind, HoldingKind, PledgeStatus, TransferBasis

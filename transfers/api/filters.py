@@ -10,15 +10,10 @@ from django.db.models import Exists, OuterRef, Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from inventory.api.filters import (
-    CSVChoiceFilter,
-    PartyFilter,
-    StrictBooleanFilter,
-    StrictFilterSet,
-    SystemFamilyFilter,
-    SystemFilter,
-)
-from inventory.choices import Credibility, DatePrecision, Reliability
+from core.api.filters import CSVChoiceFilter, StrictBooleanFilter, StrictFilterSet
+from core.choices import DatePrecision
+from inventory.api.filters import PartyFilter, SystemFamilyFilter, SystemFilter
+from inventory.choices import Credibility, Reliability
 from transfers.choices import (
     Attribution,
     AuthorizationKind,

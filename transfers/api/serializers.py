@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from rest_framework import serializers
 
-from inventory.api.errors import validation_detail
-from inventory.api.serializers import CountryRefField, ServiceModelSerializer, SystemRefField
+from core.api.errors import validation_detail
+from core.api.serializers import ServiceModelSerializer
+from inventory.api.serializers import CountryRefField, SystemRefField
 from transfers import services
 from transfers.models import (
     RECORD_FIELDS,
@@ -70,7 +71,7 @@ class CitedSourceSerializer(serializers.ModelSerializer):
         read_only_fields = ["url_canonical", "created_at", "updated_at"]
         extra_kwargs = {"title": {"required": False}}
 
-    represents_as_fields = True  # to_representation is a shortcut (inventory.api.rows)
+    represents_as_fields = True  # to_representation is a shortcut (core.api.rows)
 
     def get_validators(self):
         return []
@@ -108,7 +109,7 @@ class CitationSerializer(serializers.ModelSerializer):
         write_only=True, required=False, help_text="Cite an existing source by its id."
     )
     grade = serializers.CharField(read_only=True, help_text="Admiralty grade, e.g. B2.")
-    represents_as_fields = True  # to_representation is a shortcut (inventory.api.rows)
+    represents_as_fields = True  # to_representation is a shortcut (core.api.rows)
 
     class Meta:
         model = Citation

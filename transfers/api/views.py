@@ -3,7 +3,7 @@ filterset, and the service that deletes."""
 
 from __future__ import annotations
 
-from inventory.api.viewsets import HistoryMixin, ServiceViewSet
+from core.api.viewsets import HistoryMixin, ServiceViewSet
 from transfers.api import filters, serializers
 from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Transfer
 from transfers.selectors import record_list, source_list

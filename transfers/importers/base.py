@@ -47,18 +47,14 @@ from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from inventory.choices import AliasKind, DatePrecision, PartyKind
-from inventory.history import history_door
-from inventory.ledger import id_filters
-from inventory.models import (
-    Country,
-    CountryAlias,
-    WeaponSystem,
-    WeaponSystemAlias,
-    normalize_alias,
-)
-from inventory.quantities import QuantityParseError, QuantityRange, approximately, parse_quantity
-from inventory.services import Actor, country_create, tracked_bulk_create, tracked_bulk_update
+from core.choices import DatePrecision
+from core.history import history_door
+from core.quantities import QuantityParseError, QuantityRange, approximately, parse_quantity
+from core.services import Actor, tracked_bulk_create, tracked_bulk_update
+from inventory.choices import AliasKind, PartyKind
+from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias, normalize_alias
+from inventory.services import country_create
+from stock.ledger import id_filters
 from transfers.choices import Attribution, SourceType
 from transfers.ledger import records_post_ledger
 from transfers.models import (

@@ -14,8 +14,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 
+from core.quantities import QuantityRange
 from inventory.models import normalize_alias
-from inventory.quantities import QuantityRange
 from transfers.choices import Condition, SourceType, TransferBasis
 from transfers.importers.base import (
     CitationDraft,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from inventory.quantities import QuantityRange
+from core.quantities import QuantityRange
 from transfers.choices import (
     Attribution,
     Condition,

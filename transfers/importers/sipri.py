@@ -20,8 +20,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 
+from core.quantities import QuantityRange
 from inventory.choices import SipriCategory
-from inventory.quantities import QuantityRange
 from transfers.choices import Condition, HoldingKind, SourceType, TransferBasis
 from transfers.importers.base import (
     CitationDraft,

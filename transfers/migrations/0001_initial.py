@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import inventory.history
+import core.history
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
             name='HistoricalAuthorization',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('date', models.DateField(blank=True, null=True)),
                 ('date_precision', models.CharField(choices=[('day', 'Day'), ('month', 'Month'), ('year', 'Year'), ('unknown', 'Unknown')], default='day', max_length=10)),
@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
             name='HistoricalExpenditure',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('quantity_low', models.IntegerField(blank=True, help_text='Lowest plausible number. Empty with an empty high bound: unknown.', null=True, validators=[django.core.validators.MinValueValidator(0, message='A quantity must not be negative (got %(show_value)s).')])),
                 ('quantity_high', models.IntegerField(blank=True, help_text='Highest plausible number. Empty: no upper bound.', null=True, validators=[django.core.validators.MinValueValidator(0, message='A quantity must not be negative (got %(show_value)s).')])),
@@ -130,7 +130,7 @@ class Migration(migrations.Migration):
             name='HistoricalHolding',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('quantity_low', models.IntegerField(blank=True, help_text='Lowest plausible number. Empty with an empty high bound: unknown.', null=True, validators=[django.core.validators.MinValueValidator(0, message='A quantity must not be negative (got %(show_value)s).')])),
                 ('quantity_high', models.IntegerField(blank=True, help_text='Highest plausible number. Empty: no upper bound.', null=True, validators=[django.core.validators.MinValueValidator(0, message='A quantity must not be negative (got %(show_value)s).')])),
@@ -163,7 +163,7 @@ class Migration(migrations.Migration):
             name='HistoricalPledge',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('quantity_low', models.IntegerField(blank=True, help_text='Lowest plausible number. Empty with an empty high bound: unknown.', null=True, validators=[django.core.validators.MinValueValidator(0, message='A quantity must not be negative (got %(show_value)s).')])),
                 ('quantity_high', models.IntegerField(blank=True, help_text='Highest plausible number. Empty: no upper bound.', null=True, validators=[django.core.validators.MinValueValidator(0, message='A quantity must not be negative (got %(show_value)s).')])),
@@ -196,7 +196,7 @@ class Migration(migrations.Migration):
             name='HistoricalSource',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('url', models.URLField(max_length=2000, verbose_name='URL')),
                 ('url_canonical', models.CharField(db_index=True, editable=False, error_messages={'unique': 'A source with this canonical URL already exists.'}, max_length=2000, verbose_name='canonical URL')),
@@ -274,7 +274,7 @@ class Migration(migrations.Migration):
             name='HistoricalTransfer',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('quantity_low', models.IntegerField(blank=True, help_text='Lowest plausible number. Empty with an empty high bound: unknown.', null=True, validators=[django.core.validators.MinValueValidator(0, message='A quantity must not be negative (got %(show_value)s).')])),
                 ('quantity_high', models.IntegerField(blank=True, help_text='Highest plausible number. Empty: no upper bound.', null=True, validators=[django.core.validators.MinValueValidator(0, message='A quantity must not be negative (got %(show_value)s).')])),
@@ -357,7 +357,7 @@ class Migration(migrations.Migration):
             name='HistoricalCitation',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=inventory.history.current_door, max_length=10)),
+                ('door', models.CharField(choices=[('admin', 'Admin'), ('api', 'API'), ('import', 'Import'), ('task', 'Task'), ('shell', 'Shell / management command')], default=core.history.current_door, max_length=10)),
                 ('actor_name', models.CharField(blank=True, default='', max_length=150)),
                 ('excerpt', models.TextField(blank=True, help_text='The quoted words that support the record.')),
                 ('locator', models.CharField(blank=True, help_text='Page, paragraph, row or timestamp.', max_length=200)),

@@ -31,9 +31,9 @@ from django.db import connection, transaction
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from core.quantities import format_range
+from core.values import format_date
 from inventory.models import Country, WeaponSystem
-from inventory.quantities import format_range
-from inventory.values import format_date
 from transfers.models import Citation, Source, Transfer
 
 

@@ -7,7 +7,7 @@ Builds a synthetic data set with set-based SQL (transfers and expenditures with 
 each, baselines for some pairs, and their ledger rows exactly as `transfers.ledger` posts
 them), then prints, each as the median of `--runs` runs:
 
-- the full refresh (`inventory.refresh.estimates_refresh_all`) and its ratio to the floor:
+- the full refresh (`stock.refresh.estimates_refresh_all`) and its ratio to the floor:
   one hand-written INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE over the same ledger;
 - the incremental refresh after one new transfer saved through the service, at the scale S
   and, unless --no-grow, at 10×S;
@@ -216,8 +216,8 @@ class Command(BaseCommand):
     # -- measuring ----------------------------------------------------------------------------
 
     def _run(self, options, bench_name: str) -> None:
-        from inventory.models import LedgerEntry, StockEstimate
-        from inventory.refresh import estimates_refresh_all
+        from stock.models import LedgerEntry, StockEstimate
+        from stock.refresh import estimates_refresh_all
 
         runs = options["runs"]
         scale = options["records"]
@@ -273,8 +273,9 @@ class Command(BaseCommand):
             cursor.execute(FLOOR_SQL)
 
     def _incremental(self, runs: int) -> list[float]:
-        from inventory.models import Country, StaleEstimate, WeaponSystem
-        from inventory.refresh import estimates_refresh_pairs
+        from inventory.models import Country, WeaponSystem
+        from stock.models import StaleEstimate
+        from stock.refresh import estimates_refresh_pairs
         from transfers.services import transfer_create
 
         donor, recipient = Country.objects.order_by("pk")[:2]
@@ -298,8 +299,8 @@ class Command(BaseCommand):
         if str(settings.CELERY_BROKER_URL).startswith("filesystem://"):
             self.stdout.write("worker memory: skipped (set CELERY_BROKER_URL to a real broker)")
             return None
-        from config.celery import app
-        from inventory.models import StockEstimate
+        from celery import current_app as app
+        from stock.models import StockEstimate
 
         db = settings.DATABASES["default"]
         url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"

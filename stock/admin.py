@@ -1,0 +1,366 @@
+"""Admin for the derived stock estimates: a changelist with filters, and on each estimate
+its explanation ("why this number": the ledger rows, the records and their citations) and
+its monthly history. Estimates are derived data: nobody edits them by hand."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from inventory.admin import CountryAdmin, WeaponSystemAdmin
+from inventory.models import Country
+from stock.models import LedgerEntry, StockEstimate
+from stock.refresh import estimates_refresh_pairs
+from stock.selectors import estimate_explanation, estimate_series
+
+
+class EstimateRangesMixin:
+    """The ranges and grades of an estimate as columns and read-only fields."""
+
+    @admin.display(description="on hand")
+    def on_hand_range(self, obj):
+        return obj.on_hand.display()
+
+    @admin.display(description="incoming")
+    def incoming_range(self, obj):
+        return obj.incoming.display()
+
+    @admin.display(description="outgoing")
+    def outgoing_range(self, obj):
+        return obj.outgoing.display()
+
+    @admin.display(description="projected")
+    def projected_range(self, obj):
+        return obj.projected.display()
+
+    @admin.display(description="grades (best–weakest)")
+    def grades(self, obj):
+        if not obj.best_grade:
+            return "unsourced"
+        return f"{obj.best_grade}–{obj.weakest_grade}"
+
+
+class EstimateInline(EstimateRangesMixin, admin.TabularInline):
+    """The current estimates of a country or a system, read-only, each linking to its
+    explanation ("why this number")."""
+
+    model = StockEstimate
+    show_on_add = False  # the add page has no estimates (nor their management form)
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    fields = [
+        "subject",
+        "scope",
+        "on_hand_range",
+        "incoming_range",
+        "outgoing_range",
+        "projected_range",
+        "grades",
+        "record_count",
+        "flags",
+        "why",
+    ]
+    readonly_fields = fields
+    verbose_name_plural = "current stock estimates (derived from the ledger)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("holder", "system")
+
+    @admin.display(description="flags")
+    def flags(self, obj):
+        flags = []
+        if obj.inconsistent:
+            flags.append("INCONSISTENT")
+        if not obj.has_baseline:
+            flags.append("no baseline")
+        if obj.unsourced_count:
+            flags.append(f"{obj.unsourced_count} unsourced")
+        return ", ".join(flags) or "–"
+
+    @admin.display(description="why this number")
+    def why(self, obj):
+        url = reverse("admin:stock_stockestimate_change", args=[obj.pk])
+        return format_html('<a href="{}">explanation</a>', url)
+
+
+class HolderEstimateInline(EstimateInline):
+    fk_name = "holder"
+
+    @admin.display(description="system")
+    def subject(self, obj):
+        return obj.system
+
+
+class SystemEstimateInline(EstimateInline):
+    fk_name = "system"
+
+    @admin.display(description="holder")
+    def subject(self, obj):
+        return obj.holder
+
+
+@admin.action(description="Refresh the stock estimates of the selected now")
+def refresh_estimates_now(modeladmin, request, queryset):
+    from django.db.models import Q
+
+    from stock.refresh import estimates_refresh_pairs
+
+    field = "holder_id" if queryset.model is Country else "system_id"
+    ids = list(queryset.values_list("pk", flat=True))
+    pairs = set(
+        LedgerEntry.objects.filter(Q(**{f"{field}__in": ids}), is_cancelled=False)
+        .values_list("holder_id", "system_id")
+        .distinct()
+    )
+    pairs |= set(
+        StockEstimate.objects.filter(**{f"{field}__in": ids}).values_list("holder_id", "system_id")
+    )
+    result = estimates_refresh_pairs(pairs)
+    modeladmin.message_user(
+        request,
+        f"Refreshed the estimates of {result['pairs']} holder × system pair(s).",
+        messages.SUCCESS,
+    )
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """The stock ledger, read-only: rows are posted and cancelled by the records' services."""
+
+    list_display = [
+        "posted_at",
+        "holder",
+        "system",
+        "kind",
+        "quantity_low",
+        "quantity_high",
+        "date",
+        "date_precision",
+        "grade",
+        "origin_label",
+        "is_cancelled",
+    ]
+    list_filter = ["kind", "is_cancelled", "date_precision"]
+    list_select_related = ["holder", "system"]
+    search_fields = ["origin_label", "holder__name", "system__name", "origin_model"]
+    date_hierarchy = "posted_at"
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# The catalogue's pages show their estimates and can refresh them: the stock app extends the
+# catalogue's admin (a lower layer) rather than the catalogue importing the stock app.
+CountryAdmin.inlines = [*CountryAdmin.inlines, HolderEstimateInline]
+CountryAdmin.actions = [*CountryAdmin.actions, refresh_estimates_now]
+WeaponSystemAdmin.inlines = [*WeaponSystemAdmin.inlines, SystemEstimateInline]
+WeaponSystemAdmin.actions = [*WeaponSystemAdmin.actions, refresh_estimates_now]
+
+
+@admin.action(description="Refresh the selected estimates now")
+def refresh_selected(modeladmin, request, queryset):
+    pairs = set(queryset.values_list("holder_id", "system_id"))
+    result = estimates_refresh_pairs(pairs)
+    modeladmin.message_user(
+        request, f"Refreshed {result['pairs']} holder × system pair(s).", messages.SUCCESS
+    )
+
+
+class InconsistentFilter(admin.SimpleListFilter):
+    title = "consistency"
+    parameter_name = "consistency"
+
+    def lookups(self, request, model_admin):
+        return [("inconsistent", "Inconsistent"), ("no_baseline", "No baseline")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "inconsistent":
+            return queryset.filter(inconsistent=True)
+        if self.value() == "no_baseline":
+            return queryset.filter(has_baseline=False)
+        return queryset
+
+
+@admin.register(StockEstimate)
+class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
+    list_display = [
+        "holder",
+        "system",
+        "scope",
+        "on_hand_range",
+        "incoming_range",
+        "outgoing_range",
+        "projected_range",
+        "grades",
+        "record_count",
+        "inconsistent",
+        "computed_at",
+    ]
+    list_filter = ["scope", InconsistentFilter, "best_grade", "holder__kind"]
+    list_select_related = ["holder", "system"]
+    search_fields = ["holder__name", "holder__code", "system__name", "system__aliases__alias"]
+    autocomplete_fields = ["holder", "system"]
+    actions = [refresh_selected]
+    list_per_page = 100
+    show_full_result_count = False
+    fieldsets = [
+        (None, {"fields": ["holder", "system", "scope", "computed_at"]}),
+        (
+            "Estimate (ranges; an empty high bound is unknown)",
+            {
+                "fields": [
+                    "baseline_display",
+                    "movements",
+                    "on_hand_range",
+                    "incoming_range",
+                    "outgoing_range",
+                    "projected_range",
+                    "inconsistent",
+                ]
+            },
+        ),
+        ("Evidence", {"fields": ["grades", "record_count", "unsourced_count"]}),
+        ("Why this number", {"fields": ["explanation"]}),
+        ("History (the estimate at the end of each month)", {"fields": ["series"]}),
+    ]
+    readonly_fields = [
+        "holder",
+        "system",
+        "scope",
+        "computed_at",
+        "baseline_display",
+        "movements",
+        "on_hand_range",
+        "incoming_range",
+        "outgoing_range",
+        "projected_range",
+        "inconsistent",
+        "grades",
+        "record_count",
+        "unsourced_count",
+        "explanation",
+        "series",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="baseline")
+    def baseline_display(self, obj):
+        base = obj.range("baseline")
+        if base is None:
+            return "none known (the upper bound of on hand is unknown)"
+        return f"{base.display()} as of {obj.baseline_date or 'an unknown date'}"
+
+    @admin.display(description="since the baseline")
+    def movements(self, obj):
+        return (
+            f"received {obj.range('received').display()}, sent {obj.range('sent').display()}, "
+            f"expended {obj.range('expended').display()}"
+        )
+
+    @admin.display(description="ledger rows, records and citations")
+    def explanation(self, obj):
+        items = estimate_explanation(
+            holder_id=obj.holder_id, system_id=obj.system_id, scope=obj.scope
+        )
+        if not items:
+            return "No ledger rows."
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    item["entry"].date or "unknown",
+                    item["entry"].get_kind_display(),
+                    _range_text(item["entry"]),
+                    _record_link(item),
+                    item["entry"].grade or "unsourced",
+                    _citations_html(item["citations"]),
+                )
+                for item in items
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>date</th><th>movement</th><th>quantity</th>"
+            "<th>record</th><th>grade</th><th>citations</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            body,
+        )
+
+    @admin.display(description="monthly points")
+    def series(self, obj):
+        points = list(estimate_series(obj.holder_id, obj.system_id, obj.scope))
+        if not points:
+            return "No points yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (f"{p.as_of:%Y-%m}", p.on_hand.display(), p.projected.display())
+                for p in points[-36:]
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>month</th><th>on hand</th><th>projected</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+def _range_text(entry) -> str:
+    if entry.quantity_high is None:
+        shown = f"≥{entry.quantity_low}"
+    elif entry.quantity_low == entry.quantity_high:
+        shown = str(entry.quantity_low)
+    else:
+        shown = f"{entry.quantity_low}–{entry.quantity_high}"
+    return f"{shown} ({entry.quantity_text})" if entry.quantity_text else shown
+
+
+def _record_link(item):
+    record = item["record"]
+    if record is None:
+        return item["entry"].origin_label
+    url = reverse(f"admin:transfers_{record._meta.model_name}_change", args=[record.pk])
+    return format_html('<a href="{}">{}</a>', url, item["entry"].origin_label)
+
+
+def _citations_html(citations):
+    if not citations:
+        return format_html('<strong style="color:#ba2121">{}</strong>', "UNSOURCED")
+    return format_html_join(
+        "<br>",
+        '{} <a href="{}">{}</a>{}',
+        (
+            (
+                c.grade,
+                c.source.url or "#",
+                c.source.title,
+                format_html(" – “{}”", c.excerpt[:200]) if c.excerpt else "",
+            )
+            for c in citations
+        ),
+    )

@@ -1,0 +1,366 @@
+"""/api/v1/estimates/: the derived stock estimates, read-only.
+
+- `GET /estimates/` — current estimates, filtered by `holder`, `system`, `system_family`,
+  `scope`, `inconsistent`, `has_baseline`, `best_grade`; ordered by `on_hand_low` and others.
+  With `as_of=YYYY-MM-DD` the estimates are computed from the ledger as of that date
+  (`holder` or `system` is then required, so that the answer stays bounded).
+- `GET /estimates/{id}/` — one estimate; `…/explanation/` the ledger rows, records and
+  citations behind it ("why this number", `as_of=` too); `…/series/` its monthly points.
+
+Estimates are derived data: there is no write endpoint. They live in `inventory`; the
+explanation needs the records' citations, hence this module lives in `transfers`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed, ValidationError
+
+from core.api.filters import StrictBooleanFilter, StrictFilterSet
+from core.api.viewsets import ApiMixin
+from inventory.api.filters import PartyFilter, SystemFamilyFilter, SystemFilter
+from inventory.api.serializers import CountryRefSerializer, SystemRefSerializer
+from inventory.models import Country, WeaponSystem
+from inventory.selectors import weapon_system_family_ids
+from stock.choices import EstimateScope
+from stock.models import EstimatePoint, StockEstimate
+from stock.selectors import estimate_explanation, estimate_list, estimate_series, estimates_as_of
+
+RANGES = ("received", "sent", "expended", "on_hand", "incoming", "outgoing", "projected")
+AS_OF = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    description="Compute the estimates from the ledger as of this date (YYYY-MM-DD) instead "
+    "of returning the stored current ones. On the list, `holder` or `system` is required.",
+)
+
+
+# -- serializers ------------------------------------------------------------------------------
+
+
+class RangeSerializer(serializers.Serializer):
+    low = serializers.IntegerField(help_text="Lowest plausible number (0 or more).")
+    high = serializers.IntegerField(
+        allow_null=True, help_text="Highest plausible number; null: unknown / unbounded."
+    )
+    display = serializers.CharField(help_text='As shown to people: "4", "24–99", "≥25".')
+
+
+class BaselineSerializer(serializers.Serializer):
+    low = serializers.IntegerField()
+    high = serializers.IntegerField(allow_null=True)
+    date = serializers.DateField(allow_null=True)
+
+
+class EvidenceSerializer(serializers.Serializer):
+    best_grade = serializers.CharField(help_text='Best Admiralty grade ("A1" best); "" if none.')
+    weakest_grade = serializers.CharField()
+    record_count = serializers.IntegerField(help_text="Ledger rows (records) behind it.")
+    unsourced_count = serializers.IntegerField()
+
+
+def _range(values, name: str) -> dict:
+    item = values.range(name)
+    return {"low": item.low, "high": item.high, "display": item.display()}
+
+
+class EstimateSerializer(serializers.Serializer):
+    """An estimate of a holder's stock of a system (scope "system") or of a family."""
+
+    id = serializers.IntegerField(
+        allow_null=True, help_text="Null for an estimate computed as of a past date."
+    )
+    holder = CountryRefSerializer()
+    system = SystemRefSerializer()
+    scope = serializers.ChoiceField(choices=EstimateScope.choices)
+    as_of = serializers.DateField(help_text="The date the estimate holds for.")
+    baseline = BaselineSerializer(
+        allow_null=True, help_text="The latest counted holding; null when none is known."
+    )
+    received = RangeSerializer()
+    sent = RangeSerializer()
+    expended = RangeSerializer()
+    on_hand = RangeSerializer()
+    incoming = RangeSerializer()
+    outgoing = RangeSerializer()
+    projected = RangeSerializer()
+    inconsistent = serializers.BooleanField(
+        help_text="More units went out than could have been there (on hand is shown as 0)."
+    )
+    evidence = EvidenceSerializer()
+    computed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When these numbers last changed; null when computed now."
+    )
+
+    def to_representation(self, instance):
+        holders = self.context.get("holders", {})
+        systems = self.context.get("systems", {})
+        holder = holders.get(instance.holder_id) or instance.holder
+        system = systems.get(instance.system_id) or instance.system
+        as_of = self.context.get("as_of") or dt.date.today()
+        return {
+            "id": instance.pk,
+            "holder": {"id": holder.pk, "code": holder.code, "name": holder.name},
+            "system": {"id": system.pk, "name": system.name},
+            "scope": instance.scope,
+            "as_of": as_of.isoformat(),
+            "baseline": (
+                {
+                    "low": instance.baseline_low,
+                    "high": instance.baseline_high,
+                    "date": instance.baseline_date.isoformat() if instance.baseline_date else None,
+                }
+                if instance.has_baseline
+                else None
+            ),
+            **{name: _range(instance, name) for name in RANGES},
+            "inconsistent": instance.inconsistent,
+            "evidence": {
+                "best_grade": instance.best_grade,
+                "weakest_grade": instance.weakest_grade,
+                "record_count": instance.record_count,
+                "unsourced_count": instance.unsourced_count,
+            },
+            "computed_at": (
+                serializers.DateTimeField().to_representation(instance.computed_at)
+                if instance.computed_at
+                else None
+            ),
+        }
+
+
+class ExplanationCitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    grade = serializers.CharField()
+    stance = serializers.CharField()
+    attribution = serializers.CharField()
+    excerpt = serializers.CharField()
+    source = serializers.DictField(help_text="id, url, title, publisher of the source.")
+
+
+class ExplanationRowSerializer(serializers.Serializer):
+    """One ledger row behind an estimate, with the record it came from."""
+
+    date = serializers.DateField(allow_null=True)
+    date_precision = serializers.CharField()
+    movement = serializers.CharField(help_text="baseline, received, sent, expended, …")
+    system = SystemRefSerializer()
+    quantity = RangeSerializer()
+    quantity_text = serializers.CharField()
+    grade = serializers.CharField(help_text='Best grade of the record\'s citations; "" unsourced.')
+    record = serializers.DictField(
+        allow_null=True, help_text="type, id, label and API URL of the origin record."
+    )
+    citations = ExplanationCitationSerializer(many=True)
+
+    def to_representation(self, item):
+        from stock.estimates import Range
+
+        entry, record = item["entry"], item["record"]
+        request = self.context.get("request")
+        record_ref = None
+        if record is not None:
+            name = record._meta.model_name
+            path = f"/api/v1/{name}s/{record.pk}/"
+            record_ref = {
+                "type": name,
+                "id": record.pk,
+                "label": entry.origin_label,
+                "url": request.build_absolute_uri(path) if request else path,
+            }
+        quantity = Range(entry.quantity_low, entry.quantity_high)
+        return {
+            "date": entry.date.isoformat() if entry.date else None,
+            "date_precision": entry.date_precision,
+            "movement": entry.kind,
+            "system": {"id": entry.system_id, "name": entry.system.name},
+            "quantity": {"low": quantity.low, "high": quantity.high, "display": str(quantity)},
+            "quantity_text": entry.quantity_text,
+            "grade": entry.grade,
+            "record": record_ref,
+            "citations": [
+                {
+                    "id": citation.pk,
+                    "grade": citation.grade,
+                    "stance": citation.stance,
+                    "attribution": citation.attribution,
+                    "excerpt": citation.excerpt,
+                    "source": {
+                        "id": citation.source_id,
+                        "url": citation.source.url,
+                        "title": citation.source.title,
+                        "publisher": citation.source.publisher,
+                    },
+                }
+                for citation in item["citations"]
+            ],
+        }
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    as_of = serializers.DateField(help_text="The last day of the month.")
+    on_hand = RangeSerializer()
+    incoming = RangeSerializer()
+    outgoing = RangeSerializer()
+    projected = RangeSerializer()
+    inconsistent = serializers.BooleanField()
+
+    def to_representation(self, point: EstimatePoint):
+        return {
+            "as_of": point.as_of.isoformat(),
+            **{
+                name: _range(point, name)
+                for name in ("on_hand", "incoming", "outgoing", "projected")
+            },
+            "inconsistent": point.inconsistent,
+        }
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+
+class StrictDateField(forms.DateField):
+    input_formats = ["%Y-%m-%d"]
+
+
+@extend_schema_field(OpenApiTypes.DATE)
+class AsOfFilter(django_filters.Filter):
+    """Validated here; applied by the viewset (computing, not filtering)."""
+
+    field_class = StrictDateField
+
+    def filter(self, qs, value):
+        return qs
+
+
+class EstimateFilterSet(StrictFilterSet):
+    holder = PartyFilter(field_name="holder_id", help_text="Party code, alias or id; commas.")
+    system = SystemFilter(field_name="system_id", help_text="System name, alias or id; commas.")
+    system_family = SystemFamilyFilter(
+        field_name="system_id", help_text="A system and all its variants."
+    )
+    scope = django_filters.ChoiceFilter(choices=EstimateScope.choices)
+    inconsistent = StrictBooleanFilter(field_name="inconsistent")
+    has_baseline = StrictBooleanFilter(field_name="has_baseline")
+    best_grade = django_filters.CharFilter(field_name="best_grade", help_text="e.g. B2")
+    as_of = AsOfFilter(help_text=AS_OF.description)
+
+    class Meta:
+        model = StockEstimate
+        fields: list[str] = []
+
+
+# -- the viewset ------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["estimates"])
+class StockEstimateViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
+    """Stock estimates per holder × system and per holder × family (read-only)."""
+
+    queryset = estimate_list()
+    serializer_class = EstimateSerializer
+    filterset_class = EstimateFilterSet
+    ordering_fields = ["holder__name", "system__name", "on_hand_low", "projected_low", "id"]
+    ordering = ["holder__name", "system__name", "scope", "id"]
+    search_fields = ["holder__name", "holder__code", "system__name", "system__aliases__alias"]
+
+    def check_permissions(self, request):
+        # Derived data has no write method for anyone: say so (405) before asking whether
+        # the user could have written (403).
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            raise MethodNotAllowed(request.method)
+        super().check_permissions(request)
+
+    def allowed_query_params(self) -> set[str]:
+        allowed = super().allowed_query_params()
+        if self.action in ("explanation", "series"):
+            allowed |= {self.paginator.page_query_param, self.paginator.page_size_query_param}
+        if self.action == "explanation":
+            allowed.add("as_of")
+        return allowed
+
+    def _as_of(self):
+        raw = self.request.query_params.get("as_of")
+        if raw is None:
+            return None
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            raise ValidationError({"as_of": [f"{raw!r} is not a date; use YYYY-MM-DD."]}) from None
+
+    def list(self, request, *args, **kwargs):
+        as_of = self._as_of()
+        if as_of is None:
+            return super().list(request, *args, **kwargs)
+        filterset = self.filterset_class(request.query_params, queryset=self.get_queryset())
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        data = filterset.form.cleaned_data
+        holders = data.get("holder")
+        systems = [s.pk for s in data.get("system") or []] or None
+        if data.get("system_family"):
+            family_ids = sorted(
+                {pk for system in data["system_family"] for pk in weapon_system_family_ids(system)}
+            )
+            systems = sorted(set(systems or []) | set(family_ids)) if systems else family_ids
+        if holders is None and systems is None:
+            raise ValidationError(
+                {"as_of": ["With as_of, name a holder or a system (holder=UA, system=ATACMS)."]}
+            )
+        scopes = [data["scope"]] if data.get("scope") else [s.value for s in EstimateScope]
+        estimates = []
+        for scope in scopes:
+            estimates += estimates_as_of(as_of, holder_ids=holders, system_ids=systems, scope=scope)
+        for flag in ("inconsistent", "has_baseline"):
+            if data.get(flag) is not None:
+                estimates = [e for e in estimates if getattr(e, flag) == data[flag]]
+        if data.get("best_grade"):
+            estimates = [e for e in estimates if e.best_grade == data["best_grade"]]
+        page = self.paginate_queryset(estimates)
+        context = {
+            **self.get_serializer_context(),
+            "as_of": as_of,
+            "holders": Country.objects.in_bulk({e.holder_id for e in page}),
+            "systems": WeaponSystem.objects.in_bulk({e.system_id for e in page}),
+        }
+        return self.get_paginated_response(
+            EstimateSerializer(page, many=True, context=context).data
+        )
+
+    @extend_schema(
+        summary="Why this number: the ledger rows, records and citations behind an estimate",
+        parameters=[AS_OF],
+        filters=False,
+        responses=ExplanationRowSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def explanation(self, request, *args, **kwargs):
+        estimate = self.get_object()
+        items = estimate_explanation(
+            holder_id=estimate.holder_id,
+            system_id=estimate.system_id,
+            scope=estimate.scope,
+            as_of=self._as_of(),
+        )
+        page = self.paginate_queryset(items)
+        data = ExplanationRowSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="The estimate at the end of each month",
+        filters=False,
+        responses=SeriesPointSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def series(self, request, *args, **kwargs):
+        estimate = self.get_object()
+        points = estimate_series(estimate.holder_id, estimate.system_id, estimate.scope)
+        page = self.paginate_queryset(points)
+        return self.get_paginated_response(SeriesPointSerializer(page, many=True).data)
