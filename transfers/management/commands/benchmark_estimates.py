@@ -300,6 +300,7 @@ class Command(BaseCommand):
             self.stdout.write("worker memory: skipped (set CELERY_BROKER_URL to a real broker)")
             return None
         from celery import current_app as app
+
         from stock.models import StockEstimate
 
         db = settings.DATABASES["default"]
