@@ -32,20 +32,19 @@ from reports.periods import Period, period_bounds
 from stock.choices import EstimateScope
 from stock.estimates import Range, counted, estimate_from_rows
 from stock.models import LedgerEntry, StockEstimate
-from transfers.choices import PledgeStatus, Stance
+from transfers.choices import Stance
 from transfers.models import (
     Authorization,
     Citation,
     Expenditure,
-    Holding,
     Pledge,
     Transfer,
 )
-from transfers.selectors import RECORD_PARTIES, record_list, unsourced
+from transfers.records import RECORD_MODELS
+from transfers.selectors import OPEN_PLEDGE, RECORD_PARTIES, record_list, unsourced
 
 CHANGE_MODELS = (Pledge, Transfer, Expenditure, Authorization)
-UNSOURCED_MODELS = (Holding, Pledge, Transfer, Expenditure, Authorization)
-OUTSTANDING_STATUSES = (PledgeStatus.ANNOUNCED, PledgeStatus.PARTIALLY_DELIVERED)
+UNSOURCED_MODELS = RECORD_MODELS
 DIFF_EXCLUDED = ["created_at", "updated_at"]
 MAX_CHANGES = 200
 MAX_OUTSTANDING = 30
@@ -383,7 +382,7 @@ def _safe_system_name(record) -> str:
 def _outstanding(scope: Scope, period_end: dt.date) -> tuple[list[OutstandingPledge], int]:
     pledges = (
         scope.records(Pledge)
-        .filter(status__in=OUTSTANDING_STATUSES)
+        .filter(OPEN_PLEDGE)
         .select_related("donor", "recipient", "system")
         .prefetch_related("deliveries")
         .order_by("date", "id")

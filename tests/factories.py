@@ -1,4 +1,7 @@
-"""One factory per model. Factories build through the ORM; tests of a door use the door."""
+"""One factory per model. Factories create through the services (the tracked write kernel
+for the catalogue and sources, the record services for records and citations), so factory
+records have their history and their stock-ledger rows like any record entered through a
+door; tests of a door use the door."""
 
 from __future__ import annotations
 
@@ -23,6 +26,19 @@ from transfers.models import (
 )
 
 
+class _TrackedFactory(factory.django.DjangoModelFactory):
+    """Saved with `tracked_save` (history, full_clean) instead of a bare `save()`."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from core.services import tracked_save
+
+        return tracked_save(model_class(*args, **kwargs))
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -42,7 +58,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
-class CountryFactory(factory.django.DjangoModelFactory):
+class CountryFactory(_TrackedFactory):
     """Parties. ISO states already exist (migration 0002): use `Country.objects.get(code=...)`
     or `state("UA")` for those; this factory makes extra non-state parties."""
 
@@ -58,7 +74,7 @@ def state(code: str) -> Country:
     return Country.objects.get(code=code)
 
 
-class CountryAliasFactory(factory.django.DjangoModelFactory):
+class CountryAliasFactory(_TrackedFactory):
     class Meta:
         model = CountryAlias
 
@@ -67,7 +83,7 @@ class CountryAliasFactory(factory.django.DjangoModelFactory):
     alias_normalized = factory.LazyAttribute(lambda o: o.alias.lower())
 
 
-class WeaponSystemFactory(factory.django.DjangoModelFactory):
+class WeaponSystemFactory(_TrackedFactory):
     class Meta:
         model = WeaponSystem
 
@@ -75,7 +91,7 @@ class WeaponSystemFactory(factory.django.DjangoModelFactory):
     counting_unit = CountingUnit.VEHICLE
 
 
-class WeaponSystemAliasFactory(factory.django.DjangoModelFactory):
+class WeaponSystemAliasFactory(_TrackedFactory):
     class Meta:
         model = WeaponSystemAlias
 
@@ -84,7 +100,7 @@ class WeaponSystemAliasFactory(factory.django.DjangoModelFactory):
     alias_normalized = factory.LazyAttribute(lambda o: o.alias.lower().replace("-", " "))
 
 
-class SourceFactory(factory.django.DjangoModelFactory):
+class SourceFactory(_TrackedFactory):
     class Meta:
         model = Source
 
@@ -95,7 +111,21 @@ class SourceFactory(factory.django.DjangoModelFactory):
     reliability = "B"
 
 
-class _RecordFactory(factory.django.DjangoModelFactory):
+class _ServiceFactory(factory.django.DjangoModelFactory):
+    """Records saved through `transfers.services.record_save`: validated, with history, and
+    with their stock-ledger rows posted (and pledges following their deliveries)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from transfers.services import record_save
+
+        return record_save(record=model_class(*args, **kwargs))
+
+
+class _RecordFactory(_ServiceFactory):
     system = factory.SubFactory(WeaponSystemFactory)
     quantity_low = 10
     quantity_high = 10
@@ -136,7 +166,7 @@ class ExpenditureFactory(_RecordFactory):
     kind = ExpenditureKind.LAUNCHED
 
 
-class AuthorizationFactory(factory.django.DjangoModelFactory):
+class AuthorizationFactory(_ServiceFactory):
     class Meta:
         model = Authorization
 
@@ -149,8 +179,16 @@ class AuthorizationFactory(factory.django.DjangoModelFactory):
 
 
 class CitationFactory(factory.django.DjangoModelFactory):
+    """Citations saved through `citation_save`, which re-grades their record's ledger rows."""
+
     class Meta:
         model = Citation
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from transfers.services import citation_save
+
+        return citation_save(citation=model_class(*args, **kwargs))
 
     source = factory.SubFactory(SourceFactory)
     transfer = factory.SubFactory(TransferFactory)

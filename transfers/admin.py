@@ -21,6 +21,7 @@ from transfers.models import (
     Source,
     Transfer,
 )
+from transfers.records import RECORD_MODELS
 from transfers.selectors import RECORD_PARTIES, has_citation
 from transfers.services import (
     citation_delete,
@@ -353,7 +354,7 @@ class HistoryEntryAdmin(admin.ModelAdmin):
         return self.has_view_permission(request)
 
 
-for _model in (Holding, Pledge, Transfer, Expenditure, Authorization, Source, Citation):
+for _model in (*RECORD_MODELS, Source, Citation):
     admin.site.register(_model.history.model, HistoryEntryAdmin)
 
 # Import and export in the admin (issue 6).

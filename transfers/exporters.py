@@ -23,24 +23,15 @@ from django.utils import timezone
 
 from inventory.choices import PartyKind
 from inventory.models import Country, WeaponSystem
-from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Transfer
+from transfers.models import Authorization, Citation, Transfer
+from transfers.records import RECORD_TYPES as RECORD_REGISTRY
 from transfers.selectors import RECORD_PARTIES
 from transfers.services import SOURCE_FIELDS
 
 FORMAT, VERSION = "stockpile", 1
-RECORD_TYPES: dict[str, type[models.Model]] = {
-    "holding": Holding,
-    "pledge": Pledge,
-    "transfer": Transfer,
-    "expenditure": Expenditure,
-    "authorization": Authorization,
-}
+RECORD_TYPES: dict[str, type[models.Model]] = {t.name: t.model for t in RECORD_REGISTRY}
 EXTRA_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
-    Holding: ("kind",),
-    Pledge: ("status",),
-    Transfer: ("basis", "condition"),
-    Expenditure: ("kind", "location"),
-    Authorization: ("kind", "scope", "valid_until"),
+    t.model: t.fields for t in RECORD_REGISTRY
 }
 QUANTITY = ("quantity_low", "quantity_high", "quantity_text")
 SOURCE_EXPORT_FIELDS = SOURCE_FIELDS  # the fields of a source a caller may set

@@ -32,16 +32,16 @@ from stock.ledger import (
     ledger_post,
     register_rebuilder,
 )
-from transfers.choices import HoldingKind, PledgeStatus, Stance, TransferBasis
+from transfers.choices import HoldingKind, Stance, TransferBasis
 from transfers.models import Citation, Expenditure, Holding, Pledge, Transfer
+from transfers.records import LEDGER_MODELS
+from transfers.selectors import OPEN_PLEDGE_STATUSES
 
-LEDGER_MODELS: tuple[type[models.Model], ...] = (Holding, Pledge, Transfer, Expenditure)
 HOLDING_KINDS = {
     HoldingKind.IN_INVENTORY: LedgerKind.BASELINE,
     HoldingKind.CONTRACTED: LedgerKind.ORDERED,
     HoldingKind.PRODUCED: LedgerKind.PRODUCED,
 }
-OPEN_PLEDGE = (PledgeStatus.ANNOUNCED, PledgeStatus.PARTIALLY_DELIVERED)
 RELATED = {
     Holding: ("holder", "system", "supplier"),
     Pledge: ("donor", "recipient", "system"),
@@ -123,7 +123,7 @@ def ledger_entries(record, grade: str, delivered: Range | None = None) -> list[E
     if isinstance(record, Expenditure):
         return [_spec(record, _label(record), record.holder_id, LedgerKind.EXPENDED, grade)]
     if isinstance(record, Pledge):
-        if record.status not in OPEN_PLEDGE:
+        if record.status not in OPEN_PLEDGE_STATUSES:
             return []
         pledged = counted(record.quantity_low, record.quantity_high)
         outstanding, _ = range_minus(pledged, delivered or Range(0, 0))

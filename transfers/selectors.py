@@ -1,26 +1,28 @@
-"""Reads of the records that more than one caller (admin, API, reports) needs."""
+"""Reads of the records that more than one caller (admin, API, importers, reports) needs."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from collections.abc import Iterable
 
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from transfers.choices import PledgeStatus
 from transfers.models import (
     RECORD_FIELDS,
-    Authorization,
     Citation,
-    Expenditure,
-    Holding,
-    Pledge,
-    Transfer,
+    Source,
+    canonical_url,
 )
+from transfers.records import RECORD_TYPES
 
-RECORD_PARTIES = {
-    Holding: ("holder", "supplier"),
-    Pledge: ("donor", "recipient"),
-    Transfer: ("donor", "recipient"),
-    Expenditure: ("holder",),
-    Authorization: ("grantor", "holder"),
-}
+# An open pledge: announced or partially delivered, so still expected to move stock (the
+# ledger posts it as pledged; the reports list it as outstanding). The one definition.
+OPEN_PLEDGE_STATUSES = (PledgeStatus.ANNOUNCED, PledgeStatus.PARTIALLY_DELIVERED)
+OPEN_PLEDGE = Q(status__in=OPEN_PLEDGE_STATUSES)
+
+RECORD_PARTIES = {t.model: t.parties for t in RECORD_TYPES}
 
 
 def has_citation(model) -> Exists:
@@ -42,15 +44,58 @@ def unsourced(model) -> QuerySet:
     return model.objects.filter(~has_citation(model))
 
 
+def source_key(url: str, title: str) -> str:
+    """What makes two sources the same: the canonical URL, or, for a document without an
+    address, its title. The one definition the services, the API and the importers use."""
+    return canonical_url(url) if url else f"title:{title}"
+
+
+def sources_by_key(keys: Iterable[str]) -> dict[str, int]:
+    """The ids of the stored sources with these keys (`source_key`), set-based: on
+    PostgreSQL one array parameter, elsewhere IN lists of 2,000."""
+    keys = set(keys)
+    urls = sorted(key for key in keys if not key.startswith("title:"))
+    titles = sorted(key[6:] for key in keys if key.startswith("title:"))
+    found: dict[str, int] = {}
+    if urls and connection.vendor == "postgresql":
+        wanted = RawSQL("SELECT unnest(%s::text[])", [urls])
+        found.update(
+            Source.objects.filter(url_canonical__in=wanted).values_list("url_canonical", "pk")
+        )
+    else:
+        for start in range(0, len(urls), 2000):
+            chunk = urls[start : start + 2000]
+            found.update(
+                Source.objects.filter(url_canonical__in=chunk).values_list("url_canonical", "pk")
+            )
+    for start in range(0, len(titles), 2000):
+        chunk = titles[start : start + 2000]
+        rows = Source.objects.filter(url_canonical="", title__in=chunk).order_by("pk")
+        for title, pk in rows.values_list("title", "pk"):
+            found.setdefault(f"title:{title}", pk)
+    return found
+
+
+def source_find(*, url: str = "", title: str = "") -> Source | None:
+    """The stored source that is the same as one with this URL (or, without, this title)."""
+    found = sources_by_key([source_key(url, title)])
+    return Source.objects.get(pk=next(iter(found.values()))) if found else None
+
+
 def source_list() -> QuerySet:
     return Citation.source.field.related_model.objects.annotate(citation_count=Count("citations"))
 
 
 __all__ = [
+    "OPEN_PLEDGE",
+    "OPEN_PLEDGE_STATUSES",
     "RECORD_FIELDS",
     "RECORD_PARTIES",
     "has_citation",
     "record_list",
     "unsourced",
+    "source_find",
+    "source_key",
     "source_list",
+    "sources_by_key",
 ]

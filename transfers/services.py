@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from core.services import Actor, tracked_delete, tracked_save
+from core.services import Actor, tracked_bulk_update, tracked_delete, tracked_save
 from transfers.choices import PledgeStatus
 from transfers.ledger import records_post_ledger
 from transfers.models import (
@@ -26,8 +26,8 @@ from transfers.models import (
     Pledge,
     Source,
     Transfer,
-    canonical_url,
 )
+from transfers.selectors import source_find
 
 R = TypeVar("R", bound=models.Model)
 CitationSpec = Mapping[str, Any]
@@ -65,10 +65,7 @@ def source_get_or_create(
 ) -> tuple[Source, bool]:
     """The source with this canonical URL (or, without a URL, this title), or a new one
     from `defaults` (title required)."""
-    if url:
-        existing = Source.objects.filter(url_canonical=canonical_url(url)).first()
-    else:  # a document without an address is known by its title
-        existing = Source.objects.filter(url_canonical="", title=defaults.get("title", "")).first()
+    existing = source_find(url=url, title=defaults.get("title", ""))
     if existing is not None:
         return existing, False
     if not defaults.get("title"):
@@ -161,25 +158,81 @@ def _stored_pledge_id(record: models.Model) -> int | None:
     return None
 
 
-def _after_record_write(record: models.Model, *, previous_pledge_id: int | None = None) -> None:
-    """Keep what depends on a record in step with it: the pledge status follows deliveries,
-    and the record (and the pledges it fulfils) post their stock-ledger rows."""
-    if isinstance(record, Transfer) and record.pledge_id is not None:
-        _pledge_follow_deliveries(record.pledge)
-    records_post_ledger(type(record), [record.pk])
-    if isinstance(record, Transfer):
-        pledges = {record.pledge_id, previous_pledge_id} - {None}
-        if pledges:
-            records_post_ledger(Pledge, pledges)
+def _after_record_write(
+    record: models.Model, *, actor: Actor = None, previous_pledge_id: int | None = None
+) -> None:
+    records_after_write(
+        model=type(record),
+        ids=[record.pk],
+        actor=actor,
+        previous_pledge_ids=[previous_pledge_id] if previous_pledge_id else (),
+    )
 
 
-def _pledge_follow_deliveries(pledge: Pledge) -> None:
-    if (
-        pledge.status in (PledgeStatus.UNDER_DISCUSSION, PledgeStatus.ANNOUNCED)
-        and pledge.deliveries.exists()
-    ):
+# Statuses a delivery moves on: a pledge with a delivery is at least partially delivered.
+PLEDGE_STATUSES_BEFORE_DELIVERY = (PledgeStatus.UNDER_DISCUSSION, PledgeStatus.ANNOUNCED)
+
+
+def records_after_write(
+    *,
+    model: type[models.Model],
+    ids: Iterable[int],
+    records: Iterable[models.Model] = (),
+    actor: Actor = None,
+    previous_pledge_ids: Iterable[int] = (),
+) -> None:
+    """What every write of records does once their rows are saved, for one record (the
+    services above) or a whole batch (the importers, with `records` as just written so
+    nothing is read back): pledges follow their deliveries, and the records, and the
+    pledges they fulfil (or fulfilled before the write), post their stock-ledger rows.
+    One rule, whichever door the records came through."""
+    ids = list(ids)
+    records = list(records)
+    pledges = set(previous_pledge_ids)
+    if model is Transfer:
+        if records:
+            fulfilled = {record.pledge_id for record in records if record.pledge_id}
+        else:
+            rows = Transfer.objects.filter(pk__in=ids, pledge__isnull=False)
+            fulfilled = set(rows.values_list("pledge_id", flat=True))
+        pledges_follow_deliveries(pledge_ids=fulfilled, actor=actor)
+        pledges |= fulfilled
+    records_post_ledger(model, ids, records=records)
+    if pledges:
+        records_post_ledger(Pledge, pledges)
+
+
+def pledges_follow_deliveries(*, pledge_ids: Iterable[int], actor: Actor = None) -> int:
+    """Pledges under discussion or announced that now have a delivery become partially
+    delivered (one history row each). Returns how many changed."""
+    pledge_ids = set(pledge_ids)
+    if not pledge_ids:
+        return 0
+    pledges = list(
+        Pledge.objects.filter(
+            pk__in=pledge_ids,
+            status__in=PLEDGE_STATUSES_BEFORE_DELIVERY,
+            deliveries__isnull=False,
+        ).distinct()
+    )
+    for pledge in pledges:
         pledge.status = PledgeStatus.PARTIALLY_DELIVERED
-        tracked_save(pledge)
+    if pledges:
+        tracked_bulk_update(Pledge, pledges, ["status"], actor=actor)
+    return len(pledges)
+
+
+def pledge_status_as_stored(*, status: str, stored_status: str, has_deliveries: bool) -> str:
+    """The status a re-stated pledge keeps: a source that still says "announced" does not
+    undo the deliveries recorded since (the importers compare with this, so a re-import of
+    the same file changes nothing)."""
+    if (
+        has_deliveries
+        and status in PLEDGE_STATUSES_BEFORE_DELIVERY
+        and stored_status == PledgeStatus.PARTIALLY_DELIVERED
+    ):
+        return stored_status
+    return status
 
 
 def record_create(
@@ -194,7 +247,7 @@ def record_create(
         record = tracked_save(model(**fields), actor=actor)
         for spec in citations:
             citation_create(record=record, actor=actor, post_ledger=False, **spec)
-        _after_record_write(record)
+        _after_record_write(record, actor=actor)
     return record
 
 
@@ -203,7 +256,7 @@ def record_save(*, record: R, actor: Actor = None) -> R:
     with transaction.atomic():
         previous = _stored_pledge_id(record)
         tracked_save(record, actor=actor)
-        _after_record_write(record, previous_pledge_id=previous)
+        _after_record_write(record, actor=actor, previous_pledge_id=previous)
     return record
 
 
@@ -220,7 +273,7 @@ def record_update(*, record: R, actor: Actor = None, **fields: Any) -> R:
         for name, value in fields.items():
             setattr(record, name, value)
         tracked_save(record, actor=actor)
-        _after_record_write(record, previous_pledge_id=previous)
+        _after_record_write(record, actor=actor, previous_pledge_id=previous)
     return record
 
 

@@ -34,6 +34,7 @@ from tests.factories import (
     AuthorizationFactory,
     CitationFactory,
     ExpenditureFactory,
+    HoldingFactory,
     PledgeFactory,
     SourceFactory,
     TransferFactory,
@@ -428,3 +429,52 @@ def test_subscription_and_delivery_pages_render_for_every_role(db, client, role)
         assert client.get(reverse(f"admin:reports_{name}_change", args=[pk])).status_code == 200
     preview = reverse("admin:reports_subscription_preview", args=[subscription.pk])
     assert client.get(preview).status_code == 200
+
+
+def test_movers_list_the_estimates_that_moved_in_the_period_biggest_first(db):
+    """ "Estimates that moved most": the on-hand estimate as the ledger stood before the
+    period against the current one; unmoved pairs are left out, bigger moves come first."""
+    from stock.models import StaleEstimate
+    from stock.refresh import estimates_refresh_pairs
+
+    gun, tank, quiet = (WeaponSystemFactory(name=n) for n in ("Gun", "Tank", "Quiet"))
+    ukraine, uk = state("UA"), state("GB")
+    HoldingFactory(
+        holder=ukraine,
+        system=gun,
+        quantity_low=10,
+        quantity_high=10,
+        quantity_text="10",
+        date=dt.date(2022, 1, 1),
+    )
+    TransferFactory(
+        donor=uk,
+        recipient=ukraine,
+        system=quiet,
+        quantity_low=4,
+        quantity_high=4,
+        quantity_text="4",
+    )
+    backdate(3)  # known before the period
+    TransferFactory(
+        donor=uk, recipient=ukraine, system=gun, quantity_low=5, quantity_high=5, quantity_text="5"
+    )
+    TransferFactory(
+        donor=uk,
+        recipient=ukraine,
+        system=tank,
+        quantity_low=120,
+        quantity_high=120,
+        quantity_text="120",
+    )
+    backdate(1)  # entered yesterday: the period
+    estimates_refresh_pairs(StaleEstimate.objects.values_list("holder_id", "system_id"))
+    subscription = daily_subscriber(countries=[ukraine])
+
+    report = report_build(subscription=subscription, period=period_containing(yesterday(), "daily"))
+
+    moves = [(m.holder, m.system, m.old_display, m.new_display) for m in report.movers]
+    assert moves == [
+        ("Ukraine", "Tank", "no estimate", "≥120"),
+        ("Ukraine", "Gun", "10", "15"),
+    ]

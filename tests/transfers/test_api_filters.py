@@ -242,7 +242,9 @@ def test_lists_read_as_rows_answer_what_model_instances_would(api, url, monkeypa
     HoldingFactory(supplier=None)
     PledgeFactory(donor=None)
     pledge = PledgeFactory()
-    CitationFactory(transfer=TransferFactory(pledge=pledge, quantity_text="dozens (storm)"))
+    CitationFactory(
+        transfer=TransferFactory(pledge=pledge, donor=pledge.donor, quantity_text="dozens (storm)")
+    )
     used = []
     real = viewsets.cached_row_plan
 

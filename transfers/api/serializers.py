@@ -21,8 +21,8 @@ from transfers.models import (
     Pledge,
     Source,
     Transfer,
-    canonical_url,
 )
+from transfers.selectors import source_find
 
 RECORD_MODELS = {
     "holding": Holding,
@@ -170,10 +170,7 @@ class CitationSerializer(serializers.ModelSerializer):
     @staticmethod
     def _source_for(spec: dict) -> Source | dict:
         url = spec.get("url", "")
-        if url:
-            existing = Source.objects.filter(url_canonical=canonical_url(url)).first()
-        else:
-            existing = Source.objects.filter(url_canonical="", title=spec.get("title", "")).first()
+        existing = source_find(url=url, title=spec.get("title", ""))
         if existing is not None:
             return existing
         if not spec.get("title"):

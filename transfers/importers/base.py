@@ -56,40 +56,22 @@ from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAl
 from inventory.services import country_create
 from stock.ledger import id_filters
 from transfers.choices import Attribution, SourceType
-from transfers.ledger import records_post_ledger
 from transfers.models import (
-    Authorization,
     Citation,
-    Expenditure,
-    Holding,
     Pledge,
     Source,
     Transfer,
     canonical_url,
 )
-from transfers.services import SOURCE_FIELDS
+from transfers.records import RECORD_MODELS, RECORD_TYPES, record_type
+from transfers.selectors import source_key, sources_by_key
+from transfers.services import SOURCE_FIELDS, pledge_status_as_stored, records_after_write
 
-MODEL_ORDER: tuple[type[models.Model], ...] = (
-    Holding,
-    Pledge,
-    Transfer,
-    Expenditure,
-    Authorization,
-)
-PARTY_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
-    Holding: ("holder", "supplier"),
-    Pledge: ("donor", "recipient"),
-    Transfer: ("donor", "recipient"),
-    Expenditure: ("holder",),
-    Authorization: ("grantor", "holder"),
-}
+MODEL_ORDER: tuple[type[models.Model], ...] = RECORD_MODELS
+PARTY_FIELDS: dict[type[models.Model], tuple[str, ...]] = {t.model: t.parties for t in RECORD_TYPES}
 # Fields an import compares and writes (besides the party and system foreign keys).
 VALUE_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
-    Holding: ("kind",),
-    Pledge: ("status",),
-    Transfer: ("basis", "condition", "pledge_id"),
-    Expenditure: ("kind", "location"),
-    Authorization: ("kind", "scope", "valid_until"),
+    t.model: (*t.fields, *(("pledge_id",) if t.model is Transfer else ())) for t in RECORD_TYPES
 }
 QUANTITY_FIELDS = ("quantity_low", "quantity_high", "quantity_text")
 COMMON_FIELDS = ("date", "date_precision", "notes")
@@ -97,7 +79,7 @@ CITATION_FIELDS = ("excerpt", "locator", "stance", "attribution", "reliability",
 
 
 def compared_fields(model: type[models.Model]) -> tuple[str, ...]:
-    quantity = () if model is Authorization else QUANTITY_FIELDS
+    quantity = QUANTITY_FIELDS if record_type(model).has_quantity else ()
     parties = tuple(f"{name}_id" for name in PARTY_FIELDS[model])
     return (*parties, "system_id", *quantity, *COMMON_FIELDS, *VALUE_FIELDS[model])
 
@@ -143,6 +125,7 @@ class RowError:
 
 # A citation's source key is asked for several times per row: canonicalize each URL once.
 _canonical = functools.lru_cache(maxsize=200_000)(canonical_url)
+_source_key = functools.lru_cache(maxsize=200_000)(source_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +146,7 @@ class SourceDraft:
 
     @property
     def key(self) -> str:
-        return _canonical(self.url) if self.url else f"title:{self.title}"
+        return _source_key(self.url, self.title)
 
 
 @dataclass(slots=True)
@@ -940,13 +923,12 @@ def _write(
         for draft, instance in batch:
             if draft.key and instance.pk:
                 keys[draft.key] = instance.pk
-        if written and model in (Holding, Pledge, Transfer, Expenditure):
-            # posted from the instances just written: nothing is read back
-            records_post_ledger(model, written, records=written.values())
-            if model is Transfer:
-                pledges = {i.pledge_id for i in written.values() if i.pledge_id}
-                if pledges:
-                    records_post_ledger(Pledge, pledges)
+        if written:
+            # the same rules as a single write (pledges follow deliveries, the ledger),
+            # from the instances just written: nothing is read back
+            records_after_write(
+                model=model, ids=list(written), records=written.values(), actor=actor
+            )
             clock = report.lap("stock ledger", clock)
 
 
@@ -1042,25 +1024,7 @@ def _sources(prepared, report: ImportReport, actor: Actor) -> dict[str, int]:
     for draft, _ in prepared:
         for citation in draft.citations:
             drafts.setdefault(citation.source.key, citation.source)
-    ids: dict[str, int] = {}
-    url_keys = [key for key in drafts if not key.startswith("title:")]
-    if url_keys and connection.vendor == "postgresql":  # one array parameter
-        wanted = RawSQL("SELECT unnest(%s::text[])", [url_keys])
-        ids.update(
-            Source.objects.filter(url_canonical__in=wanted).values_list("url_canonical", "pk")
-        )
-    else:
-        for start in range(0, len(url_keys), 2000):
-            chunk = url_keys[start : start + 2000]
-            ids.update(
-                Source.objects.filter(url_canonical__in=chunk).values_list("url_canonical", "pk")
-            )
-    titles = [key[6:] for key in drafts if key.startswith("title:")]
-    if titles:
-        for title, pk in Source.objects.filter(url_canonical="", title__in=titles).values_list(
-            "title", "pk"
-        ):
-            ids.setdefault(f"title:{title}", pk)
+    ids = sources_by_key(drafts)
     new = []
     for key, spec in drafts.items():
         if key in ids:
@@ -1120,6 +1084,11 @@ def _records(
         for obj in blank:
             by_content[(_comparable(obj, model), _citation_set(cites.get(obj.pk, [])))].append(obj)
 
+    delivered: set[int] = set()
+    if model is Pledge and existing:
+        fulfilled = Transfer.objects.filter(pledge_id__in=[o.pk for o in existing.values()])
+        delivered = set(fulfilled.values_list("pledge_id", flat=True))
+
     to_create: list[tuple[RecordDraft, models.Model]] = []
     to_update: list[tuple[RecordDraft, models.Model]] = []
     changed_fields: set[str] = set()
@@ -1141,6 +1110,12 @@ def _records(
         if stored is None:
             to_create.append((draft, instance))
             continue
+        if model is Pledge:
+            instance.status = pledge_status_as_stored(
+                status=instance.status,
+                stored_status=stored.status,
+                has_deliveries=stored.pk in delivered,
+            )
         diff = [f for f in fields if getattr(stored, f) != getattr(instance, f)]
         instance.pk = stored.pk
         if diff:
