@@ -141,8 +141,11 @@ STORAGES = {
 # (amqp://guest:guest@127.0.0.1:5672//). Without it, kombu's filesystem transport under var/
 # so that a real worker and beat run with no server installed.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost//")
+# Parallel test runs (pytest-xdist) give each test process its own queue and broker folder,
+# so one process's worker never takes another's tasks.
+_TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "broker"
+    _queue_dir = VAR_DIR / "broker" / _TEST_WORKER if _TEST_WORKER else VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
@@ -153,6 +156,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("queue", "processed", "control"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "stockpile")
+if _TEST_WORKER:
+    CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-{_TEST_WORKER}"
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_ACKS_LATE = True
