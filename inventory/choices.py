@@ -91,6 +91,23 @@ class AliasKind(models.TextChoices):
     DATASET_SPELLING = "dataset_spelling", "Spelling used by a dataset"
 
 
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", "Pending (an editor decides)"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected (never proposed again)"
+
+
+class ProposalRelation(models.TextChoices):
+    ALIAS = "alias", "Another name of the candidate"
+    VARIANT = "variant", "A variant in the candidate's family"
+
+
+class ProposalMethod(models.TextChoices):
+    DESIGNATION = "designation", "Same normalized designation"
+    ALTERNATIVE = "alternative", "A designation the name also carries (slash or parenthesis)"
+    FAMILY = "family", "Same family prefix (variant suffix removed)"
+
+
 class LedgerKind(models.TextChoices):
     """What a stock-ledger row says about its holder's stock of a system."""
 

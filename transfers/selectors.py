@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from transfers.models import (
     RECORD_FIELDS,
@@ -87,3 +88,43 @@ def estimate_explanation(
         }
         for row in rows
     ]
+
+
+def _record_count(model) -> Coalesce:
+    return Coalesce(
+        Subquery(
+            model.objects.filter(system_id=OuterRef("pk"))
+            .order_by()
+            .values("system_id")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        0,
+    )
+
+
+def unresolved_system_names() -> QuerySet:
+    """The dataset names with no catalogue entry (systems an import created that no editor
+    has confirmed), each with `record_count` (its records, all types) and `pending_count`
+    (the candidates proposed for it), most records first. One query."""
+    from inventory.choices import ProposalStatus
+    from inventory.models import SystemAliasProposal, UnresolvedSystemName
+
+    record_count = sum((_record_count(model) for model in RECORD_PARTIES), start=Value(0))
+    pending = Coalesce(
+        Subquery(
+            SystemAliasProposal.objects.filter(
+                system_id=OuterRef("pk"), status=ProposalStatus.PENDING
+            )
+            .order_by()
+            .values("system_id")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        0,
+    )
+    return (
+        UnresolvedSystemName.objects.filter(catalogued=False)
+        .annotate(record_count=record_count, pending_count=pending)
+        .order_by("-record_count", "name")
+    )
