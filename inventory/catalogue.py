@@ -362,9 +362,11 @@ class CatalogueKeys:
         self.parent: dict[int, int | None] = {}
         self.catalogued: set[int] = set()
         spellings: dict[int, list[str]] = defaultdict(list)
-        for pk, name, parent_id, catalogued in WeaponSystem.objects.values_list(
-            "pk", "name", "parent_id", "catalogued"
+        self.category: dict[int, str] = {}
+        for pk, name, parent_id, catalogued, category in WeaponSystem.objects.values_list(
+            "pk", "name", "parent_id", "catalogued", "sipri_category"
         ):
+            self.category[pk] = category
             self.by_name[name.lower()] = pk
             self.by_alias.setdefault(normalize_alias(name) or name.lower(), pk)
             self.names[pk] = name
@@ -404,8 +406,17 @@ class CatalogueKeys:
         found = self.by_designation.get(designation_key(name))
         return next(iter(found)) if found and len(found) == 1 else None
 
-    def candidates(self, name: str) -> list[tuple[int, str, str]]:
-        """(entry id, relation, method) for a name, best first, each entry once."""
+    def candidates(self, name: str, category: str = "") -> list[tuple[int, str, str]]:
+        """(entry id, relation, method) for a name, best first, each entry once. An entry
+        of another SIPRI category than the name's (when both have one) is no candidate: the
+        M-48A5 tank is not a variant of the M48 missile."""
+        found: dict[int, tuple[int, str, str]] = {}
+        found.update(self._candidates(name))
+        if category:
+            found = {pk: found[pk] for pk in found if self.category.get(pk, "") in ("", category)}
+        return list(found.values())
+
+    def _candidates(self, name: str) -> dict[int, tuple[int, str, str]]:
         found: dict[int, tuple[int, str, str]] = {}
         for pk in sorted(self.by_designation.get(designation_key(name), ())):
             found.setdefault(pk, (pk, ProposalRelation.ALIAS, ProposalMethod.DESIGNATION))
@@ -420,7 +431,7 @@ class CatalogueKeys:
                 if pk in found or any(self.root(other) == pk for other in found):
                     continue
                 found[pk] = (pk, ProposalRelation.VARIANT, ProposalMethod.FAMILY)
-        return list(found.values())
+        return found
 
 
 def alias_proposals_propose(
@@ -443,7 +454,7 @@ def alias_proposals_propose(
     new = []
     for system in systems:
         normalized = normalize_alias(system.name)
-        for pk, relation, method in keys.candidates(system.name):
+        for pk, relation, method in keys.candidates(system.name, system.sipri_category):
             if pk == system.pk or (normalized, pk) in done:
                 continue
             done.add((normalized, pk))
