@@ -380,6 +380,11 @@ class CatalogueKeys:
             self.by_alias[key] = system_id
             self.alias_keys.add(key)
             spellings[system_id].append(alias)
+        # a merged system keeps its name, which is now an alias of its entry: the alias wins
+        for pk, name in self.names.items():
+            owner = self.by_alias.get(normalize_alias(name))
+            if owner is not None and owner != pk and self.by_name.get(name.lower()) == pk:
+                del self.by_name[name.lower()]
         self.by_designation: dict[str, set[int]] = defaultdict(set)
         self.by_family: dict[str, set[int]] = defaultdict(set)
         for pk, texts in spellings.items():

@@ -258,9 +258,16 @@ class WeaponSystemAlias(models.Model):
             )
 
 
+class UnresolvedManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(catalogued=False)
+
+
 class UnresolvedSystemName(WeaponSystem):
     """A dataset's name with no catalogue entry: a system an import created (not in the
     catalogue) and no editor has confirmed yet. Listed by record count in the admin."""
+
+    objects = UnresolvedManager()
 
     class Meta:
         proxy = True
