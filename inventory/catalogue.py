@@ -218,59 +218,108 @@ def catalogue_seed(*, text: str | None = None, actor: Actor = None) -> SeedRepor
     An entry is found by its name, else by one of its names; a system an import created for
     one of its names is merged into it (`system_absorb`). Blank fields are filled, a family
     set where none is, missing aliases added; what an editor has set is never overwritten.
-    A name that already names another catalogue entry is refused, and nothing is written."""
+    A name that already names another catalogue entry is refused, and nothing is written.
+
+    The catalogue is read once; new entries and aliases are written in bulk, a level of
+    the family tree at a time (families before their variants)."""
     if text is None:
         text = SEED_PATH.read_text(encoding="utf-8")
     version, entries = seed_read(text)
     report = SeedReport(version=version, entries=len(entries))
     with transaction.atomic():
-        for entry in entries:
-            _seed_entry(entry, report, actor)
+        _Seeder(report, actor).run(entries)
     return report
 
 
-def _owner_of(text: str) -> WeaponSystem | None:
-    """The system a name already names (by alias, else by its own name)."""
-    alias = (
-        WeaponSystemAlias.objects.filter(alias_normalized=normalize_alias(text))
-        .select_related("system")
-        .first()
-    )
-    if alias is not None:
-        return alias.system
-    return WeaponSystem.objects.filter(name__iexact=text.strip()).first()
+class _Seeder:
+    def __init__(self, report: SeedReport, actor: Actor) -> None:
+        self.report, self.actor = report, actor
+        self.systems = {s.name.lower(): s for s in WeaponSystem.objects.all()}
+        self.by_pk = {s.pk: s for s in self.systems.values()}
+        self.owner = dict(WeaponSystemAlias.objects.values_list("alias_normalized", "system_id"))
 
+    def _owner_of(self, text: str) -> WeaponSystem | None:
+        pk = self.owner.get(normalize_alias(text))
+        if pk is not None:
+            return self.by_pk.get(pk)
+        return self.systems.get(text.strip().lower())
 
-def _seed_entry(entry: SeedEntry, report: SeedReport, actor: Actor) -> None:
-    system = WeaponSystem.objects.filter(name__iexact=entry.name).first()
-    if system is None:
-        for text, _kind, _column in entry.aliases:
-            owner = _owner_of(text)
-            if owner is not None and owner.catalogued:
-                system = owner  # an editor's entry under another name: completed, not renamed
-                break
-    parent = WeaponSystem.objects.get(name__iexact=entry.family) if entry.family else None
-    if system is None:
-        system = tracked_save(
-            WeaponSystem(
-                name=entry.name,
-                parent=parent,
-                sipri_category=entry.sipri_category,
-                unroca_category=entry.unroca_category,
-                counting_unit=entry.counting_unit or CountingUnit.SYSTEM,
-                notes=entry.notes,
-                catalogued=True,
-            ),
-            actor=actor,
-        )
-        report.created += 1
-    else:
+    def run(self, entries: list[SeedEntry]) -> None:
+        found: dict[str, WeaponSystem] = {}
+        for entry in entries:
+            system = self.systems.get(entry.name.lower())
+            if system is None:
+                for text, _kind, _column in entry.aliases:
+                    owner = self._owner_of(text)
+                    if owner is not None and owner.catalogued:
+                        system = owner  # an editor's entry under another name: completed
+                        break
+            if system is not None:
+                found[entry.name.lower()] = system
+        # new entries, a level of the tree at a time
+        pending = [e for e in entries if e.name.lower() not in found]
+        while pending:
+            level = [e for e in pending if not e.family or e.family.lower() in found]
+            new = [
+                WeaponSystem(
+                    name=e.name,
+                    parent_id=found[e.family.lower()].pk if e.family else None,
+                    sipri_category=e.sipri_category,
+                    unroca_category=e.unroca_category,
+                    counting_unit=e.counting_unit or CountingUnit.SYSTEM,
+                    notes=e.notes,
+                    catalogued=True,
+                )
+                for e in level
+            ]
+            for system in tracked_bulk_create(WeaponSystem, new, actor=self.actor):
+                found[system.name.lower()] = system
+                self.systems[system.name.lower()] = system
+                self.by_pk[system.pk] = system
+            self.report.created += len(new)
+            pending = [e for e in pending if e not in level]
+        for entry in entries:
+            self._complete(entry, found[entry.name.lower()], found)
+        aliases = []
+        for entry in entries:
+            system = found[entry.name.lower()]
+            for text, kind, column in entry.aliases:
+                key = normalize_alias(text)
+                owner_id = self.owner.get(key)
+                if owner_id == system.pk:
+                    continue
+                other = self.by_pk.get(owner_id) if owner_id is not None else None
+                if other is None:
+                    same_name = self.systems.get(text.strip().lower())
+                    other = (
+                        same_name if same_name is not None and same_name.pk != system.pk else None
+                    )
+                if other is not None:
+                    if other.catalogued:
+                        raise SeedRefused(
+                            entry.line, column, text, f"already names the catalogue entry {other}"
+                        )
+                    self.report.absorbed.append(f"{other.name} → {system.name}")
+                    system_absorb(system=other, into=system, actor=self.actor)
+                    for alias_key, pk in list(self.owner.items()):
+                        if pk == other.pk:
+                            self.owner[alias_key] = system.pk
+                    continue
+                if owner_id is None:
+                    self.owner[key] = system.pk
+                    aliases.append(
+                        WeaponSystemAlias(
+                            system_id=system.pk, alias=text, kind=kind, alias_normalized=key
+                        )
+                    )
+        tracked_bulk_create(WeaponSystemAlias, aliases, actor=self.actor)
+        self.report.aliases_added += len(aliases)
+
+    def _complete(self, entry: SeedEntry, system: WeaponSystem, found) -> None:
+        """Fill what is blank (nothing, on an entry this seed just created)."""
         changed = []
-        wanted = {
-            "sipri_category": entry.sipri_category,
-            "unroca_category": entry.unroca_category,
-        }
-        for name, value in wanted.items():
+        for name in ("sipri_category", "unroca_category"):
+            value = getattr(entry, name)
             if value and not getattr(system, name):
                 setattr(system, name, value)
                 changed.append(name)
@@ -280,6 +329,7 @@ def _seed_entry(entry: SeedEntry, report: SeedReport, actor: Actor) -> None:
         ):
             system.counting_unit = entry.counting_unit
             changed.append("counting_unit")
+        parent = found[entry.family.lower()] if entry.family else None
         if parent is not None and system.parent_id is None and parent.pk != system.pk:
             system.parent = parent
             changed.append("parent")
@@ -287,29 +337,8 @@ def _seed_entry(entry: SeedEntry, report: SeedReport, actor: Actor) -> None:
             system.catalogued = True
             changed.append("catalogued")
         if changed:
-            tracked_save(system, actor=actor)
-            report.updated += 1
-    for text, kind, column in entry.aliases:
-        key = normalize_alias(text)
-        holder = WeaponSystemAlias.objects.filter(alias_normalized=key).first()
-        if holder is not None and holder.system_id == system.pk:
-            continue
-        other = holder.system if holder is not None else None
-        if other is None:
-            other = (
-                WeaponSystem.objects.exclude(pk=system.pk).filter(name__iexact=text.strip()).first()
-            )
-        if other is not None and other.pk != system.pk:
-            if other.catalogued:
-                raise SeedRefused(
-                    entry.line, column, text, f"already names the catalogue entry {other}"
-                )
-            report.absorbed.append(f"{other.name} → {system.name}")
-            system_absorb(system=other, into=system, actor=actor)
-            continue
-        if holder is None:
-            tracked_save(WeaponSystemAlias(system=system, alias=text, kind=kind), actor=actor)
-            report.aliases_added += 1
+            tracked_save(system, actor=self.actor)
+            self.report.updated += 1
 
 
 # -- merging a name into its entry --------------------------------------------------------
