@@ -19,6 +19,7 @@ Every write goes through the tracked services (history with actor and door).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -46,6 +47,9 @@ from inventory.models import (
     normalize_alias,
 )
 from inventory.services import Actor, tracked_bulk_create, tracked_save
+
+# An import asks for the designation of the same unresolved names row after row.
+_designation_key = functools.lru_cache(maxsize=100_000)(designation_key)
 
 SEED_PATH = Path(__file__).resolve().parent / "seeds" / "systems.csv"
 SEED_COLUMNS = [
@@ -437,7 +441,7 @@ class CatalogueKeys:
     def by_designation_of(self, name: str) -> int | None:
         """The one catalogue entry whose designation equals the name's (None when none, or
         when several entries share it)."""
-        found = self.by_designation.get(designation_key(name))
+        found = self.by_designation.get(_designation_key(name))
         return next(iter(found)) if found and len(found) == 1 else None
 
     def candidates(self, name: str, category: str = "") -> list[tuple[int, str, str]]:
