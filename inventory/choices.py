@@ -82,3 +82,20 @@ class AliasKind(models.TextChoices):
     EXPORT_NAME = "export_name", "Export name"
     ABBREVIATION = "abbreviation", "Abbreviation"
     DATASET_SPELLING = "dataset_spelling", "Spelling used by a dataset"
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", "Pending (an editor decides)"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected (never proposed again)"
+
+
+class ProposalRelation(models.TextChoices):
+    ALIAS = "alias", "Another name of the candidate"
+    VARIANT = "variant", "A variant in the candidate's family"
+
+
+class ProposalMethod(models.TextChoices):
+    DESIGNATION = "designation", "Same normalized designation"
+    ALTERNATIVE = "alternative", "A designation the name also carries (slash or parenthesis)"
+    FAMILY = "family", "Same family prefix (variant suffix removed)"

@@ -5,13 +5,23 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
 from core.history import tracked_history
-from inventory.choices import AliasKind, CountingUnit, PartyKind, SipriCategory, UnrocaCategory
+from inventory.choices import (
+    AliasKind,
+    CountingUnit,
+    PartyKind,
+    ProposalMethod,
+    ProposalRelation,
+    ProposalStatus,
+    SipriCategory,
+    UnrocaCategory,
+)
 
 
 def normalize_alias(text: str) -> str:
@@ -152,6 +162,13 @@ class WeaponSystem(models.Model):
         max_length=20, choices=CountingUnit.choices, default=CountingUnit.SYSTEM
     )
     notes = models.TextField(blank=True)
+    catalogued = models.BooleanField(
+        "in the catalogue",
+        default=True,
+        help_text="A catalogue entry (seeded, entered or confirmed by an editor). Off for a "
+        "system an import created for a dataset name it could not resolve: such names are "
+        "listed as unresolved until an editor confirms what they are.",
+    )
 
     history = tracked_history()
 
@@ -233,3 +250,87 @@ class WeaponSystemAlias(models.Model):
             raise ValidationError(
                 {"alias": f"The alias {self.alias!r} already names {clash.first().system}."}
             )
+
+
+class UnresolvedManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(catalogued=False)
+
+
+class UnresolvedSystemName(WeaponSystem):
+    """A dataset's name with no catalogue entry: a system an import created (not in the
+    catalogue) and no editor has confirmed yet. Listed by record count in the admin."""
+
+    objects = UnresolvedManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "unresolved dataset name"
+        verbose_name_plural = "unresolved dataset names"
+
+
+class SystemAliasProposal(models.Model):
+    """A candidate catalogue entry for a dataset's name, proposed automatically (see
+    `inventory.catalogue`), confirmed or rejected by an editor. A rejected proposal is never
+    proposed again; every decision keeps who and when (and the history of the row)."""
+
+    name = models.CharField(max_length=200, help_text="The name as the dataset spells it.")
+    name_normalized = models.CharField(max_length=200, editable=False)
+    dataset = models.CharField(max_length=40, blank=True, help_text="The import format.")
+    system = models.ForeignKey(
+        WeaponSystem,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The system the name resolves to today (created by the import).",
+    )
+    candidate = models.ForeignKey(
+        WeaponSystem,
+        on_delete=models.CASCADE,
+        related_name="alias_proposals",
+        help_text="The catalogue entry proposed for the name.",
+    )
+    relation = models.CharField(max_length=10, choices=ProposalRelation.choices)
+    method = models.CharField(max_length=20, choices=ProposalMethod.choices)
+    status = models.CharField(
+        max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_by_name = models.CharField(max_length=150, blank=True)
+    note = models.TextField(blank=True)
+
+    history = tracked_history()
+
+    class Meta:
+        ordering = ["status", "name"]
+        verbose_name = "system alias proposal"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name_normalized", "candidate"],
+                name="systemaliasproposal_name_candidate_unique",
+                violation_error_message="This name was already proposed for this system.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(name_normalized=""),
+                name="systemaliasproposal_name_not_blank",
+                violation_error_message="A proposal needs a name with letters or digits.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.candidate} ({self.get_relation_display()})"
+
+    def clean(self) -> None:
+        self.name = (self.name or "").strip()
+        self.name_normalized = normalize_alias(self.name)
+        if not self.name_normalized:
+            raise ValidationError({"name": f"The name {self.name!r} has no letters or digits."})

@@ -68,6 +68,30 @@ OTHER_PARTIES: list[tuple[str, str, str, list[str]]] = [
         PartyKind.NON_STATE,
         ["Houthi rebels (Yemen)*", "Ansar Allah", "Houthis"],
     ),
+    # The SIPRI exports spell these two ways (the classic export "Libya HoR*", the 2026
+    # export "HoR (Libya)*"): both spellings are aliases of one party.
+    (
+        "HOR",
+        "Libya HoR",
+        PartyKind.NON_STATE,
+        [
+            "HoR (Libya)*",
+            "Libya HoR*",
+            "HoR (Libya)",
+            "House of Representatives (Libya)",
+            "Libyan National Army",
+        ],
+    ),
+    (
+        "PIJ",
+        "Palestinian Islamic Jihad",
+        PartyKind.NON_STATE,
+        [
+            "PIJ (Israel/Palestine)*",
+            "Palestinian Islamic Jihad (Israel/Palestine)*",
+            "Islamic Jihad",
+        ],
+    ),
 ]
 
 
@@ -94,20 +118,30 @@ def party_rows() -> list[tuple[str, str, str, str, str, list[str]]]:
 
 
 def load_parties(country_model, alias_model, normalize) -> int:
-    """Create the missing parties and aliases; returns how many parties were created."""
+    """Create the missing parties and aliases; returns how many parties were created.
+
+    A party some of whose names already name another party (an import minted it before it
+    was seeded) is not created again: its missing names become aliases of that party."""
     existing = set(country_model.objects.values_list("code", flat=True))
-    taken = set(alias_model.objects.values_list("alias_normalized", flat=True))
+    taken = dict(alias_model.objects.values_list("alias_normalized", "country_id"))
     created = 0
     for code, alpha3, name, official, kind, aliases in party_rows():
         if code in existing:
             continue
-        party = country_model.objects.create(
-            code=code, iso_alpha3=alpha3, name=name, official_name=official, kind=kind
-        )
-        created += 1
-        for alias in [name, code, *aliases]:
+        names = [name, code, *aliases]
+        owner_id = next((taken[normalize(a)] for a in names if normalize(a) in taken), None)
+        if owner_id is None:
+            party = country_model.objects.filter(name__iexact=name).first()
+            owner_id = party.pk if party is not None else None
+        if owner_id is None:
+            party = country_model.objects.create(
+                code=code, iso_alpha3=alpha3, name=name, official_name=official, kind=kind
+            )
+            owner_id = party.pk
+            created += 1
+        for alias in names:
             key = normalize(alias)
             if key and key not in taken:
-                alias_model.objects.create(country=party, alias=alias, alias_normalized=key)
-                taken.add(key)
+                alias_model.objects.create(country_id=owner_id, alias=alias, alias_normalized=key)
+                taken[key] = owner_id
     return created

@@ -357,5 +357,8 @@ class HistoryEntryAdmin(admin.ModelAdmin):
 for _model in (*RECORD_MODELS, Source, Citation):
     admin.site.register(_model.history.model, HistoryEntryAdmin)
 
+# The unresolved dataset names, by record count (issue 10).
+from transfers import admin_catalogue as _admin_catalogue  # noqa: E402, F401
+
 # Import and export in the admin (issue 6).
 from transfers import admin_io as _admin_io  # noqa: E402, F401

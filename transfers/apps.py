@@ -21,3 +21,7 @@ class TransfersConfig(AppConfig):
         from transfers.ledger import register
 
         register()  # the full ledger rebuild re-posts these records
+        from inventory.catalogue import register_system_mover
+        from transfers.services import records_move_system
+
+        register_system_mover(records_move_system)  # merging a name moves its records

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from transfers.choices import PledgeStatus
 from transfers.models import (
@@ -99,3 +100,43 @@ __all__ = [
     "source_list",
     "sources_by_key",
 ]
+
+
+def _record_count(model) -> Coalesce:
+    return Coalesce(
+        Subquery(
+            model.objects.filter(system_id=OuterRef("pk"))
+            .order_by()
+            .values("system_id")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        0,
+    )
+
+
+def unresolved_system_names() -> QuerySet:
+    """The dataset names with no catalogue entry (systems an import created that no editor
+    has confirmed), each with `record_count` (its records, all types) and `pending_count`
+    (the candidates proposed for it), most records first. One query."""
+    from inventory.choices import ProposalStatus
+    from inventory.models import SystemAliasProposal, UnresolvedSystemName
+
+    record_count = sum((_record_count(model) for model in RECORD_PARTIES), start=Value(0))
+    pending = Coalesce(
+        Subquery(
+            SystemAliasProposal.objects.filter(
+                system_id=OuterRef("pk"), status=ProposalStatus.PENDING
+            )
+            .order_by()
+            .values("system_id")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        0,
+    )
+    return (
+        UnresolvedSystemName.objects.filter(catalogued=False)
+        .annotate(record_count=record_count, pending_count=pending)
+        .order_by("-record_count", "name")
+    )

@@ -331,3 +331,29 @@ def pledge_set_status(*, pledge: Pledge, status: str, actor: Actor = None) -> Pl
 
 def pledge_mark_delivered(*, pledge: Pledge, actor: Actor = None) -> Pledge:
     return pledge_set_status(pledge=pledge, status=PledgeStatus.DELIVERED, actor=actor)
+
+
+def records_move_system(from_id: int, to_id: int, actor: Actor = None) -> int:
+    """Move every record of one weapon system to another (the catalogue merging a dataset's
+    name into its entry): one bulk update with history per record type, and the ledger of
+    the moved records re-posted (their old rows cancelled, the estimates of both systems
+    marked stale). Returns the number of records moved."""
+    from django.utils import timezone
+
+    from core.services import tracked_bulk_update
+    from transfers.models import RECORD_MODELS
+
+    moved = 0
+    now = timezone.now()
+    with transaction.atomic():
+        for model in RECORD_MODELS:
+            records = list(model.objects.filter(system_id=from_id))
+            if not records:
+                continue
+            for record in records:
+                record.system_id = to_id
+                record.updated_at = now
+            tracked_bulk_update(model, records, ["system", "updated_at"], actor=actor)
+            records_post_ledger(model, [r.pk for r in records], records=records)
+            moved += len(records)
+    return moved

@@ -6,7 +6,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from inventory.models import Country, WeaponSystem
+from inventory.models import Country, SystemAliasProposal, WeaponSystem
 from tests.factories import UserFactory
 from transfers.demo import demo_load
 from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Source, Transfer
@@ -39,6 +39,15 @@ def demo(db):
     from stock.refresh import estimates_refresh_pairs
 
     demo_load()
+    unresolved = WeaponSystem.objects.create(name="227mm HIMARS launcher", catalogued=False)
+    SystemAliasProposal.objects.create(
+        name=unresolved.name,
+        name_normalized="227mm himars launcher",
+        system=unresolved,
+        candidate=WeaponSystem.objects.get(name="M142 HIMARS"),
+        relation="alias",
+        method="alternative",
+    )
     estimates_refresh_pairs(StaleEstimate.objects.values_list("holder_id", "system_id"))
     subscription = Subscription.objects.create(
         email="analyst@example.org", cadence="weekly", starts_on=dt.date(2026, 11, 2)

@@ -27,6 +27,7 @@ A dry run does all of it inside a transaction that is rolled back, so its report
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
 import datetime as dt
@@ -51,6 +52,7 @@ from core.choices import DatePrecision
 from core.history import history_door
 from core.quantities import QuantityParseError, QuantityRange, approximately, parse_quantity
 from core.services import Actor, tracked_bulk_create, tracked_bulk_update
+from inventory.catalogue import CatalogueKeys, alias_proposals_propose
 from inventory.choices import AliasKind, PartyKind
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias, normalize_alias
 from inventory.services import country_create
@@ -222,6 +224,8 @@ class ImportReport:
     file_error: str = ""
     parties_created: list[str] = field(default_factory=list)
     systems_created: int = 0
+    names_unresolved: int = 0
+    proposals_created: int = 0
     sources_created: int = 0
     citations_created: int = 0
     citations_updated: int = 0
@@ -282,6 +286,12 @@ class ImportReport:
             extras.append(f"parties created: {', '.join(self.parties_created)}")
         if self.systems_created:
             extras.append(f"{self.systems_created} weapon system(s) created")
+        if self.names_unresolved:
+            extras.append(
+                f"{self.names_unresolved} name(s) with no catalogue entry "
+                f"({self.proposals_created} candidate(s) proposed): "
+                "see `manage.py catalogue unresolved`"
+            )
         if self.sources_created:
             extras.append(f"{self.sources_created} source(s) created")
         if self.citations_created or self.citations_updated:
@@ -504,6 +514,22 @@ KNOWN_PARTIES = {
 }
 
 
+def party_words(name: str) -> str:
+    """A party's name as the set of its words, parentheses and SIPRI's stars ignored:
+    "HoR (Libya)*" and "Libya HoR" are both "hor libya"."""
+    return " ".join(sorted(set(_normalized((name or "").rstrip("*")).split())))
+
+
+def party_code(name: str, *, digest: int = 4) -> str:
+    """The code minted for a party that is not a state: the initials of its words (in
+    `party_words` order, at most four) and a short digest of those words, "HL-RV5Y" for
+    "HoR (Libya)" and "Libya HoR" alike. Never two letters (reserved for ISO 3166)."""
+    words = party_words(name)
+    initials = "".join(word[0] for word in words.split()).upper()[:4] or "X"
+    tail = base64.b32encode(hashlib.sha1(words.encode()).digest()).decode()[:digest]
+    return f"{initials}-{tail}"
+
+
 class PartyIndex:
     """Every party by code, name and alias, loaded once; new parties are created through
     `country_create` as the import meets them."""
@@ -512,12 +538,16 @@ class PartyIndex:
         self.actor = actor
         self.by_key: dict[str, int] = {}
         self.names: dict[int, str] = {}
+        self.by_words: dict[str, set[int]] = {}  # party_words(name or alias) -> parties
         for pk, code, name in Country.objects.values_list("pk", "code", "name"):
             self.by_key.setdefault(f"code:{code.upper()}", pk)
             self.by_key.setdefault(f"name:{name.lower()}", pk)
             self.names[pk] = name
         for country_id, key in CountryAlias.objects.values_list("country_id", "alias_normalized"):
             self.by_key.setdefault(f"alias:{key}", country_id)
+            self.by_words.setdefault(party_words(key), set()).add(country_id)
+        for pk, name in self.names.items():
+            self.by_words.setdefault(party_words(name), set()).add(pk)
         self.codes = {key[5:] for key in self.by_key if key.startswith("code:")}
         self.created: list[str] = []
 
@@ -548,6 +578,13 @@ class PartyIndex:
             found = self.find(STATE_SPELLINGS[_normalized(bare)])
             if found is not None and create:
                 self._alias(found, text)
+        if found is None and bare:
+            # the same words in another order ("Libya HoR" and "HoR (Libya)"): one party
+            same = self.by_words.get(party_words(bare), set())
+            if len(same) == 1:
+                found = next(iter(same))
+                if create:
+                    self._alias(found, text)
         if found is not None:
             return found
         if bare.lower().startswith("unknown") and not stars:
@@ -567,6 +604,7 @@ class PartyIndex:
         party = country_create(code=code, name=bare, kind=kind, aliases=[text], actor=self.actor)
         for key in (f"code:{code}", f"name:{bare.lower()}", f"alias:{_normalized(text)}"):
             self.by_key[key] = party.pk
+        self.by_words.setdefault(party_words(bare), set()).add(party.pk)
         self.names[party.pk] = bare
         self.codes.add(code)
         self.created.append(f"{bare} ({code}, {kind})")
@@ -579,35 +617,37 @@ class PartyIndex:
             self.by_key[f"alias:{key}"] = country_id
 
     def _new_code(self, name: str) -> str:
-        words = re.findall(r"[A-Za-z0-9]+", _normalized(name).upper())
-        base = "".join(words)[:8] if len(words) == 1 else "".join(w[0] for w in words)[:8]
-        base = (base + "XXX")[: max(3, len(base))]
-        code, n = base, 1
-        # never a code that is already some party's code, name or alias (LUX is Luxembourg)
+        """A code made from the name alone (`party_code`), so the same party gets the same
+        code whichever file, spelling or order of imports meets it first."""
+        code = party_code(name)
+        # never a code that is already some party's code, name or alias (LUX is Luxembourg);
+        # a longer digest only for the (astronomically rare) clash of two digests
+        length = 4
         while code in self.codes or self.find(code) is not None:
-            n += 1
-            code = f"{base[:9]}{n}"
+            length += 1
+            code = party_code(name, digest=length)
         return code
 
 
 class SystemIndex:
-    """Every weapon system by name and alias (normalized), loaded once; missing systems are
-    collected and created in bulk, each with the dataset's spelling as an alias."""
+    """Every weapon system by name and alias (normalized), and the catalogue's designation
+    keys, loaded once (`inventory.catalogue.CatalogueKeys`). A name resolves by its exact
+    name or alias, else by a designation equal to one catalogue entry's ("Leopard 2A4" finds
+    "Leopard-2A4"; the spelling is then added as an alias of the entry). Names that still
+    resolve to nothing become systems created in bulk outside the catalogue (listed as
+    unresolved), each with the dataset's spelling as an alias and the catalogue entries it
+    may be proposed for (`alias_proposals_propose`)."""
 
-    def __init__(self) -> None:
-        self.by_name: dict[str, int] = {}
-        self.by_alias: dict[str, int] = {}
-        for pk, name in WeaponSystem.objects.values_list("pk", "name"):
-            self.by_name[name.lower()] = pk
-            self.by_alias.setdefault(_normalized(name), pk)
-        for system_id, key in WeaponSystemAlias.objects.values_list(
-            "system_id", "alias_normalized"
-        ):
-            self.by_alias[key] = system_id
-        self.taken_aliases = set(
-            WeaponSystemAlias.objects.values_list("alias_normalized", flat=True)
-        )
+    def __init__(self, dataset: str = "") -> None:
+        self.dataset = dataset
+        self.catalogue = CatalogueKeys()
+        self.by_name = self.catalogue.by_name
+        self.by_alias = self.catalogue.by_alias
+        self.taken_aliases = set(self.catalogue.alias_keys)
         self.pending: dict[str, SystemRef] = {}  # normalized key -> first reference
+        self.learned: dict[str, tuple[int, str]] = {}  # alias key -> (entry id, spelling)
+        self.proposals_created = 0
+        self.unresolved_created = 0
 
     def key(self, name: str) -> str:
         return _normalized(name) or name.lower()
@@ -616,7 +656,15 @@ class SystemIndex:
         name = (name or "").strip()
         if name.lower() in self.by_name:
             return self.by_name[name.lower()]
-        return self.by_alias.get(self.key(name))
+        key = self.key(name)
+        found = self.by_alias.get(key)
+        if found is None and name:
+            found = self.catalogue.by_designation_of(name)
+            if found is not None:
+                self.by_alias[key] = found
+                if key not in self.taken_aliases:
+                    self.learned.setdefault(key, (found, name))
+        return found
 
     def need(self, ref: SystemRef) -> None:
         name = (ref.name or "").strip()
@@ -630,6 +678,17 @@ class SystemIndex:
     def create_pending(
         self, parties: PartyIndex, actor: Actor, keys: set[str] | None = None
     ) -> int:
+        learned = [
+            WeaponSystemAlias(
+                system_id=pk, alias=text, kind=AliasKind.DATASET_SPELLING, alias_normalized=key
+            )
+            for key, (pk, text) in self.learned.items()
+            if (keys is None or key in keys) and key not in self.taken_aliases
+        ]
+        if learned:
+            self.taken_aliases.update(a.alias_normalized for a in learned)
+            tracked_bulk_create(WeaponSystemAlias, learned, actor=actor)
+            self.learned = {k: v for k, v in self.learned.items() if k not in self.taken_aliases}
         refs = [ref for key, ref in self.pending.items() if keys is None or key in keys]
         if not refs:
             return 0
@@ -646,6 +705,7 @@ class SystemIndex:
                     description=(details.pop("description", "") or ref.description)[:300],
                     sipri_category=details.pop("sipri_category", "") or ref.sipri_category,
                     origin_id=origin_id,
+                    catalogued=details.pop("catalogued", False),
                     **details,
                 )
             )
@@ -668,6 +728,11 @@ class SystemIndex:
         tracked_bulk_create(WeaponSystemAlias, aliases, actor=actor)
         for ref in refs:
             self.pending.pop(self.key(ref.name), None)
+        unresolved = [system for system in created if not system.catalogued]
+        self.unresolved_created += len(unresolved)
+        self.proposals_created += alias_proposals_propose(
+            systems=unresolved, dataset=self.dataset, keys=self.catalogue, actor=actor
+        )
         return len(created)
 
     def link_parents(self, parents: dict[str, str], actor: Actor) -> None:
@@ -866,7 +931,7 @@ def _write(
     now = timezone.now()
     clock = time.perf_counter()
     parties = PartyIndex(actor)
-    systems = SystemIndex()
+    systems = SystemIndex(dataset=importer.name)
     importer.extra_setup(parties, systems, actor)
 
     # 1. resolve names and validate each record (in memory: no query per row)
@@ -898,6 +963,8 @@ def _write(
     # 2. systems the file names that the catalogue lacks, in bulk
     wanted = {systems.key(d.system.name) for d, _ in prepared}
     report.systems_created = systems.create_pending(parties, actor, keys=wanted)
+    report.names_unresolved = systems.unresolved_created
+    report.proposals_created = systems.proposals_created
     for draft, instance in prepared:
         instance.system_id = systems.find(draft.system.name)
 

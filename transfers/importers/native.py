@@ -183,6 +183,8 @@ class NativeJsonImporter(Importer):
             except InvalidOperation:
                 details["range_km"] = None
             details["counting_unit"] = details["counting_unit"] or "system"
+            # the systems a native file describes are the exporting catalogue's entries
+            details["catalogued"] = bool(spec.get("catalogued", True))
             origin = spec.get("origin") or ""
             details["origin"] = origin
             systems.pending[systems.key(name)] = SystemRef(
