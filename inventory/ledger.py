@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from inventory.models import LedgerEntry, StaleEstimate
 from inventory.services import rows_insert
+from inventory.values import date_interval
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,10 @@ class EntrySpec:
     origin_label: str
     grade: str = ""
     via_contract: bool = False
+    date_end: dt.date | None = None  # the last day of a date "between"
 
 
-# The columns `ledger_post` writes, in order; the first eleven are a row's signature (two
+# The columns `ledger_post` writes, in order; the first thirteen are a row's signature (two
 # postings of an origin are the same when their rows' signatures are).
 SIGNATURE = (
     "holder_id",
@@ -55,6 +57,8 @@ SIGNATURE = (
     "quantity_text",
     "date",
     "date_precision",
+    "date_earliest",
+    "date_latest",
     "via_contract",
     "origin_label",
     "grade",
@@ -67,6 +71,7 @@ def _signature(origin: Origin, spec: EntrySpec) -> tuple:
     low, high = spec.quantity_low, spec.quantity_high
     if low is None:  # unknown: at least one, how many unknown
         low, high = 1, None
+    earliest, latest = date_interval(spec.date, spec.date_precision, spec.date_end)
     return (
         spec.holder_id,
         spec.system_id,
@@ -76,6 +81,8 @@ def _signature(origin: Origin, spec: EntrySpec) -> tuple:
         spec.quantity_text[:200],
         spec.date,
         spec.date_precision,
+        earliest,
+        latest,
         spec.via_contract,
         spec.origin_label[:300],
         spec.grade,

@@ -100,6 +100,7 @@ def record_row(record: models.Model) -> dict[str, Any]:
             row[name] = getattr(record, name)
     row["date"] = _plain(record.date)
     row["date_precision"] = record.date_precision
+    row["date_end"] = _plain(record.date_end)
     for name in EXTRA_FIELDS[model]:
         row[name] = _plain(getattr(record, name))
     if model is Transfer:

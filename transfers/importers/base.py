@@ -96,7 +96,7 @@ VALUE_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
     Authorization: ("kind", "scope", "valid_until"),
 }
 QUANTITY_FIELDS = ("quantity_low", "quantity_high", "quantity_text")
-COMMON_FIELDS = ("date", "date_precision", "notes")
+COMMON_FIELDS = ("date", "date_precision", "date_end", "notes")
 CITATION_FIELDS = ("excerpt", "locator", "stance", "attribution", "reliability", "credibility")
 
 
