@@ -9,8 +9,10 @@ pairs stale, and (after commit) asks a worker to refresh them. `inventory` never
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -193,7 +195,23 @@ def estimates_mark_stale(pairs: Iterable[Pair], *, at: dt.datetime | None = None
             unique_fields=["holder_id", "system_id"],
             update_fields=["marked_at"],
         )
-    transaction.on_commit(lambda: enqueue_refresh(pairs))
+    if not getattr(_held, "depth", 0):  # held: the caller refreshes them itself
+        transaction.on_commit(lambda: enqueue_refresh(pairs))
+
+
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def refresh_held():
+    """Within this block, commits mark pairs stale but enqueue no refresh: the caller
+    refreshes them itself afterwards (`manage.py estimates`, which runs without a worker)."""
+    depth = getattr(_held, "depth", 0)
+    _held.depth = depth + 1
+    try:
+        yield
+    finally:
+        _held.depth = depth
 
 
 def enqueue_refresh(pairs: list[Pair]) -> bool:
@@ -242,15 +260,29 @@ def register_rebuilder(rebuilder: Rebuilder) -> None:
         _rebuilders.append(rebuilder)
 
 
-def ledger_rebuild(*, chunk_size: int = 5000) -> dict[str, int]:
+def ledger_record_count() -> int:
+    """How many records the full rebuild re-posts (for progress output)."""
+    from django.apps import apps
+
+    return sum(
+        apps.get_model(label).objects.count()
+        for rebuilder in _rebuilders
+        for label in rebuilder.models
+    )
+
+
+def ledger_rebuild(*, chunk_size: int = 5000, progress=None) -> dict[str, int]:
     """Re-post the whole ledger from the records, streaming: rows of records that no longer
     exist are cancelled, rows that differ are replaced, identical rows are kept. Memory
-    stays flat whatever the number of records."""
+    stays flat whatever the number of records. `progress(n)` is called with the number of
+    records re-posted after each chunk."""
     origins = stale = 0
     for rebuilder in _rebuilders:
         for postings in rebuilder.batches():
             origins += len(postings)
             stale += len(ledger_post(postings))
+            if progress is not None:
+                progress(len(postings))
         for model in rebuilder.models:
             ids = (
                 LedgerEntry.objects.filter(origin_model=model, is_cancelled=False)

@@ -190,8 +190,9 @@ def point_estimate(values) -> Estimate:
     )
 
 
-def series_rebuild_all() -> int:
-    """Rewrite every point from the ledger, a few holders at a time (memory stays flat)."""
+def series_rebuild_all(*, progress=None) -> int:
+    """Rewrite every point from the ledger, a few holders at a time (memory stays flat).
+    `progress(n)` is called with the number of pairs done after each batch."""
     pairs = list(
         LedgerEntry.objects.filter(is_cancelled=False)
         .values_list("holder_id", "system_id")
@@ -212,7 +213,11 @@ def series_rebuild_all() -> int:
             batch.extend(holder_pairs)
             if len(batch) >= 500:
                 total += series_refresh_pairs(batch, lineage=lineage)
+                if progress is not None:
+                    progress(len(batch))
                 batch = []
         if batch:
             total += series_refresh_pairs(batch, lineage=lineage)
+            if progress is not None:
+                progress(len(batch))
     return total
