@@ -87,12 +87,36 @@ def estimates_as_of(as_of, *, holder_ids=None, system_ids=None, scope: str = "sy
     ]
 
 
-def estimate_series(holder_id: int, system_id: int, scope: str = "system") -> QuerySet:
-    from inventory.models import EstimatePoint
+def estimate_series(holder_id: int, system_id: int, scope: str = "system", *, today=None) -> list:
+    """The estimate at the end of every month, from the first stored point to the current
+    month: the stored points (only changes are stored), each carried forward, as unsaved
+    copies with their month's `as_of`, until the next."""
+    import copy
 
-    return EstimatePoint.objects.filter(
-        holder_id=holder_id, system_id=system_id, scope=scope
-    ).order_by("as_of")
+    from django.utils import timezone
+
+    from inventory.models import EstimatePoint
+    from inventory.series import month_end, month_ends
+
+    stored = list(
+        EstimatePoint.objects.filter(
+            holder_id=holder_id, system_id=system_id, scope=scope
+        ).order_by("as_of")
+    )
+    if not stored:
+        return []
+    last = max(month_end(today or timezone.localdate()), stored[-1].as_of)
+    by_end = {point.as_of: point for point in stored}
+    series, current = [], None
+    for end in month_ends(stored[0].as_of, last):
+        if end in by_end:
+            current = by_end[end]
+            series.append(current)
+        else:
+            carried = copy.copy(current)
+            carried.pk, carried.as_of = None, end
+            series.append(carried)
+    return series
 
 
 def estimate_ledger_rows(holder_id: int, system_id: int, scope: str = "system", as_of=None):

@@ -1,8 +1,10 @@
 """The stored monthly series of estimates (for charts and reports), and estimates as of a
 past date, both computed from the ledger with `inventory.estimates.estimate_from_rows`.
 
-A point is the estimate as of the last day of a month. Each pair gets a point for every month
-from its first dated ledger row to the current month (at most `SERIES_MONTHS` months back).
+A point is the estimate as of the last day of a month. A pair's series runs from its first
+dated ledger row to the current month (at most `SERIES_MONTHS` months back); only the points
+where the estimate changes are stored, and readers carry each forward to the next
+(`inventory.selectors.estimate_series`).
 """
 
 from __future__ import annotations
@@ -88,6 +90,20 @@ def _family_points_for(members: dict, today: dt.date) -> dict[dt.date, tuple[Est
     return {end: by_day[as_of[end]] for end in ends if as_of[end] in by_day}
 
 
+def changes_only(points: dict[dt.date, tuple[Estimate, dict]]) -> list[tuple[dt.date, dict]]:
+    """The points to store: the first month's, then only those that differ from the month
+    before (storage grows with the changes, not with months × pairs). Readers carry the
+    last stored point forward (`inventory.selectors.estimate_series`)."""
+    stored: list[tuple[dt.date, dict]] = []
+    previous = None
+    for end in sorted(points):
+        values = estimate_values(*points[end])
+        if values != previous:
+            stored.append((end, values))
+        previous = values
+    return stored
+
+
 ROW_FIELDS = (
     "id", "kind", "quantity_low", "quantity_high", "date", "via_contract", "grade",
     "date_earliest", "date_latest",
@@ -113,8 +129,8 @@ def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ())
             rows_by_pair[(holder_id, system_id)].append(row)
     new_points: list[tuple] = []
     for pair in pairs:
-        for end, (estimate, evidence) in _points_for(rows_by_pair.get(pair, []), today).items():
-            values = estimate_values(estimate, evidence)
+        points = _points_for(rows_by_pair.get(pair, []), today)
+        for end, values in changes_only(points):
             new_points.append(_point_row(pair[0], pair[1], EstimateScope.SYSTEM, end, values))
     for start in range(0, len(pairs), 500):
         EstimatePoint.objects.filter(
@@ -169,8 +185,7 @@ def _family_points(holder_ids: set[int], lineage: Sequence[Pair], today: dt.date
                 grouped[(holder_id, ancestor)][system_id].append(row)
     new_points = []
     for (holder_id, ancestor), members in sorted(grouped.items()):
-        for end, (estimate, evidence) in _family_points_for(members, today).items():
-            values = estimate_values(estimate, evidence)
+        for end, values in changes_only(_family_points_for(members, today)):
             new_points.append(_point_row(holder_id, ancestor, EstimateScope.FAMILY, end, values))
     return rows_insert(EstimatePoint, POINT_COLUMNS, new_points)
 

@@ -15,7 +15,7 @@ from inventory import refresh
 from inventory.estimates import Range, estimate_from_rows, family_from_rows
 from inventory.ledger import ledger_rebuild
 from inventory.models import EstimatePoint, LedgerEntry, StaleEstimate, StockEstimate
-from inventory.selectors import estimates_as_of
+from inventory.selectors import estimate_series, estimates_as_of
 from inventory.series import point_estimate
 from inventory.tasks import estimates_refresh, estimates_sweep
 from tests.factories import WeaponSystemFactory, state
@@ -352,12 +352,38 @@ def test_estimates_as_of_a_past_date_and_the_monthly_series():
     _refresh_stale()
     past = estimates_as_of(dt.date(2024, 2, 1), holder_ids=[state("PL").pk])
     assert [e.on_hand for e in past] == [Range(10, 10)]
-    points = EstimatePoint.objects.filter(holder=state("PL"), system=system, scope="system")
-    by_month = {p.as_of: p.on_hand for p in points}
+    series = estimate_series(state("PL").pk, system.pk)
+    by_month = {p.as_of: p.on_hand for p in series}
     assert by_month[dt.date(2024, 1, 31)] == Range(10, 10)
-    assert by_month[dt.date(2024, 2, 29)] == Range(10, 10)
+    assert by_month[dt.date(2024, 2, 29)] == Range(10, 10)  # carried forward
     assert by_month[dt.date(2024, 3, 31)] == Range(15, 15)
     assert max(by_month) >= timezone.localdate().replace(day=1)
+    assert list(by_month) == sorted(by_month) and len(by_month) == len(set(by_month))
+    # only the changes are stored: January's count and March's delivery
+    stored = EstimatePoint.objects.filter(holder=state("PL"), system=system, scope="system")
+    assert sorted(p.as_of for p in stored) == [dt.date(2024, 1, 31), dt.date(2024, 3, 31)]
+
+
+def test_series_storage_grows_with_changes_not_with_months(django_assert_max_num_queries):
+    system = WeaponSystemFactory()
+    for year in (1960, 1975, 2019):
+        services.transfer_create(
+            donor=state("US"), recipient=state("PL"), system=system, quantity_text="3",
+            date=dt.date(year, 5, 17),
+        )  # fmt: skip
+    _refresh_stale()
+    # ten years of months (the window), two stored points: its first month, and the
+    # month of the 2019 delivery
+    stored = EstimatePoint.objects.filter(holder=state("PL"), system=system)
+    assert [(p.as_of.year, p.on_hand) for p in stored.order_by("as_of")] == [
+        (timezone.localdate().year - 10, Range(6, None)),
+        (2019, Range(9, None)),
+    ]
+    poland = state("PL").pk
+    with django_assert_max_num_queries(1):
+        series = estimate_series(poland, system.pk)
+    assert len(series) >= 119  # every month of the window, read from two rows
+    assert {p.on_hand for p in series if p.as_of >= dt.date(2019, 5, 31)} == {Range(9, None)}
 
 
 def test_a_rebuild_gives_the_same_numbers_after_the_estimates_are_wiped():
