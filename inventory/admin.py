@@ -275,6 +275,8 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         "quantity_high",
         "date",
         "date_precision",
+        "date_earliest",
+        "date_latest",
         "grade",
         "origin_label",
         "is_cancelled",

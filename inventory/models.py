@@ -322,6 +322,13 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.origin_label}"
 
+    @property
+    def date_display(self) -> str:
+        """The record's date as a person reads it ("on or before 2023-05-05", "Jun 2023")."""
+        from inventory.values import format_date
+
+        return format_date(self.date, self.date_precision, self.date_latest)
+
 
 class StaleEstimate(models.Model):
     """A holder × system whose estimates must be recomputed (marked in the transaction that

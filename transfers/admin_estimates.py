@@ -135,7 +135,7 @@ class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    item["entry"].date or "unknown",
+                    item["entry"].date_display,
                     item["entry"].get_kind_display(),
                     _range_text(item["entry"]),
                     _record_link(item),

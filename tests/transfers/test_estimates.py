@@ -561,6 +561,8 @@ def test_losses_on_or_before_a_date_are_not_absorbed_by_an_earlier_baseline():
     assert estimate.range("expended") == Range(0, 15)
     assert estimate.on_hand == Range(56, 75)
     assert estimate.record_count == 18
+    loss = LedgerEntry.objects.filter(holder=state("UA"), kind="expended").first()
+    assert loss.date_earliest is None and loss.date_display.startswith("on or before 202")
     # a "between" date straddling an as-of date widens the range as of then
     services.expenditure_create(
         holder=state("UA"), system=system, kind="destroyed", quantity_text="2",
