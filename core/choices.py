@@ -7,4 +7,6 @@ class DatePrecision(models.TextChoices):
     DAY = "day", "Day"
     MONTH = "month", "Month"
     YEAR = "year", "Year"
+    ON_OR_BEFORE = "on_or_before", "On or before"
+    BETWEEN = "between", "Between two dates"
     UNKNOWN = "unknown", "Unknown"

@@ -5,6 +5,7 @@ Both are abstract models so that each concrete table carries its own named const
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 from django.core.exceptions import ValidationError
@@ -106,11 +107,18 @@ class QuantityFields(models.Model):
 
 
 class DatedFields(models.Model):
-    """A date and how precise it is. Month and year dates are stored as their first day."""
+    """A date and how precise it is: an interval of days (`date_interval`). Month and year
+    dates are stored as their first day; "on or before" keeps the last possible day in
+    `date`; "between" keeps the first in `date` and the last in `date_end`."""
 
     date = models.DateField(null=True, blank=True)
     date_precision = models.CharField(
-        max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+        max_length=12, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    date_end = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The last possible day, when the precision is 'between'; empty otherwise.",
     )
 
     class Meta:
@@ -118,10 +126,15 @@ class DatedFields(models.Model):
 
     @property
     def date_display(self) -> str:
-        return format_date(self.date, self.date_precision)
+        return format_date(self.date, self.date_precision, self.date_end)
+
+    @property
+    def date_interval(self) -> tuple[dt.date | None, dt.date | None]:
+        return date_interval(self.date, self.date_precision, self.date_end)
 
     def clean_date(self) -> None:
         self.date, self.date_precision = normalize_date(self.date, self.date_precision, "date")
+        self.date_end = check_date_end(self.date, self.date_precision, self.date_end, "date")
 
 
 def normalize_date(value: dt.date | None, precision: str, field: str) -> tuple[dt.date | None, str]:
@@ -142,13 +155,60 @@ def normalize_date(value: dt.date | None, precision: str, field: str) -> tuple[d
     return value, precision
 
 
-def format_date(value: dt.date | None, precision: str) -> str:
+def check_date_end(
+    value: dt.date | None, precision: str, end: dt.date | None, field: str
+) -> dt.date | None:
+    """The last day of a "between" date: required for it, refused for every other precision."""
+    if precision != DatePrecision.BETWEEN:
+        if end is not None:
+            raise ValidationError(
+                {f"{field}_end": f"An end date ({end}) is only given when the precision is "
+                 f"'between' (it is {precision!r})."}
+            )  # fmt: skip
+        return None
+    if end is None:
+        raise ValidationError({f"{field}_end": "A date 'between' needs its last day."})
+    if value is not None and end < value:
+        raise ValidationError(
+            {f"{field}_end": f"The last day ({end}) is before the first day ({value})."}
+        )
+    return end
+
+
+def date_interval(
+    value: dt.date | None, precision: str, end: dt.date | None = None
+) -> tuple[dt.date | None, dt.date | None]:
+    """The first and the last day a dated event may have happened on (both inclusive).
+
+    None as the first day is the beginning of time. None as the last day is "no later than
+    it was reported": an unknown date. Day: (d, d); month and year: the whole period; on or
+    before d: (None, d); between: (date, date_end); unknown: (None, None).
+    """
+    if value is None or precision == DatePrecision.UNKNOWN:
+        return None, None
+    if precision == DatePrecision.MONTH:
+        first = value.replace(day=1)
+        return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    if precision == DatePrecision.YEAR:
+        return value.replace(month=1, day=1), value.replace(month=12, day=31)
+    if precision == DatePrecision.ON_OR_BEFORE:
+        return None, value
+    if precision == DatePrecision.BETWEEN:
+        return value, end if end is not None else value
+    return value, value
+
+
+def format_date(value: dt.date | None, precision: str, end: dt.date | None = None) -> str:
     if value is None or precision == DatePrecision.UNKNOWN:
         return "date unknown"
     if precision == DatePrecision.YEAR:
         return f"{value:%Y}"
     if precision == DatePrecision.MONTH:
         return f"{value:%b %Y}"
+    if precision == DatePrecision.ON_OR_BEFORE:
+        return f"on or before {value.isoformat()}"
+    if precision == DatePrecision.BETWEEN:
+        return f"between {value.isoformat()} and {end.isoformat() if end else '?'}"
     return value.isoformat()
 
 
@@ -182,5 +242,17 @@ def date_constraints(table: str) -> list[models.BaseConstraint]:
             | (models.Q(date__isnull=False) & ~models.Q(date_precision=DatePrecision.UNKNOWN)),
             name=f"{table}_date_matches_precision",
             violation_error_message="A date must be given unless its precision is unknown.",
+        ),
+        models.CheckConstraint(
+            condition=models.Q(date_end__isnull=True)
+            & ~models.Q(date_precision=DatePrecision.BETWEEN)
+            | models.Q(
+                date_precision=DatePrecision.BETWEEN,
+                date_end__isnull=False,
+                date_end__gte=models.F("date"),
+            ),
+            name=f"{table}_date_end_matches_precision",
+            violation_error_message="A date 'between' has a last day on or after its first; "
+            "other dates have none.",
         ),
     ]

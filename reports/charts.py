@@ -14,7 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from stock.choices import EstimateScope  # noqa: E402
-from stock.models import EstimatePoint  # noqa: E402
+from stock.selectors import estimate_series  # noqa: E402
 
 MAX_SYSTEMS = 8
 
@@ -91,11 +91,7 @@ def pledged_vs_delivered_chart(outstanding) -> Chart | None:
 
 def estimate_history_chart(move, months: int = 24) -> Chart | None:
     """The on-hand range of one holder × system over the stored monthly series."""
-    points = list(
-        EstimatePoint.objects.filter(
-            holder_id=move.holder_id, system_id=move.system_id, scope=EstimateScope.SYSTEM
-        ).order_by("-as_of")[:months]
-    )[::-1]
+    points = estimate_series(move.holder_id, move.system_id, EstimateScope.SYSTEM)[-months:]
     if len(points) < 2:
         return None
     days = [point.as_of for point in points]

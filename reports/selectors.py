@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from inventory.models import Country, WeaponSystem
 from inventory.selectors import weapon_system_family_ids
@@ -437,10 +438,11 @@ def _movers(scope: Scope, start: dt.datetime, end: dt.datetime, period_start: dt
     names = dict(Country.objects.filter(pk__in=holder_ids).values_list("pk", "name"))
     systems = dict(WeaponSystem.objects.filter(pk__in=system_ids).values_list("pk", "name"))
     day_before = period_start - dt.timedelta(days=1)
+    today = timezone.localdate()
     moves = []
     for pair in pairs:
         rows = known_at_start.get(pair)
-        old = estimate_from_rows(rows, day_before)[0].on_hand if rows else None
+        old = estimate_from_rows(rows, day_before, today)[0].on_hand if rows else None
         estimate = current.get(pair)
         new = estimate.range("on_hand") if estimate is not None else None
         if old == new:

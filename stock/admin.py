@@ -144,6 +144,8 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         "quantity_high",
         "date",
         "date_precision",
+        "date_earliest",
+        "date_latest",
         "grade",
         "origin_label",
         "is_cancelled",
@@ -293,7 +295,7 @@ class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    item["entry"].date or "unknown",
+                    item["entry"].date_display,
                     item["entry"].get_kind_display(),
                     _range_text(item["entry"]),
                     _record_link(item),

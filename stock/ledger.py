@@ -9,8 +9,10 @@ pairs stale, and (after commit) asks a worker to refresh them. `inventory` never
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.services import rows_insert
+from core.values import date_interval
 from stock.models import LedgerEntry, StaleEstimate
 
 logger = logging.getLogger(__name__)
@@ -43,9 +46,10 @@ class EntrySpec:
     origin_label: str
     grade: str = ""
     via_contract: bool = False
+    date_end: dt.date | None = None  # the last day of a date "between"
 
 
-# The columns `ledger_post` writes, in order; the first eleven are a row's signature (two
+# The columns `ledger_post` writes, in order; the first thirteen are a row's signature (two
 # postings of an origin are the same when their rows' signatures are).
 SIGNATURE = (
     "holder_id",
@@ -56,6 +60,8 @@ SIGNATURE = (
     "quantity_text",
     "date",
     "date_precision",
+    "date_earliest",
+    "date_latest",
     "via_contract",
     "origin_label",
     "grade",
@@ -68,6 +74,7 @@ def _signature(origin: Origin, spec: EntrySpec) -> tuple:
     low, high = spec.quantity_low, spec.quantity_high
     if low is None:  # unknown: at least one, how many unknown
         low, high = 1, None
+    earliest, latest = date_interval(spec.date, spec.date_precision, spec.date_end)
     return (
         spec.holder_id,
         spec.system_id,
@@ -77,6 +84,8 @@ def _signature(origin: Origin, spec: EntrySpec) -> tuple:
         spec.quantity_text[:200],
         spec.date,
         spec.date_precision,
+        earliest,
+        latest,
         spec.via_contract,
         spec.origin_label[:300],
         spec.grade,
@@ -187,7 +196,23 @@ def estimates_mark_stale(pairs: Iterable[Pair], *, at: dt.datetime | None = None
             unique_fields=["holder_id", "system_id"],
             update_fields=["marked_at"],
         )
-    transaction.on_commit(lambda: enqueue_refresh(pairs))
+    if not getattr(_held, "depth", 0):  # held: the caller refreshes them itself
+        transaction.on_commit(lambda: enqueue_refresh(pairs))
+
+
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def refresh_held():
+    """Within this block, commits mark pairs stale but enqueue no refresh: the caller
+    refreshes them itself afterwards (`manage.py estimates`, which runs without a worker)."""
+    depth = getattr(_held, "depth", 0)
+    _held.depth = depth + 1
+    try:
+        yield
+    finally:
+        _held.depth = depth
 
 
 def enqueue_refresh(pairs: list[Pair]) -> bool:
@@ -253,15 +278,29 @@ def origin_records(ids_by_model: dict[str, set[int]]) -> dict[tuple[str, int], A
     return found
 
 
-def ledger_rebuild(*, chunk_size: int = 5000) -> dict[str, int]:
+def ledger_record_count() -> int:
+    """How many records the full rebuild re-posts (for progress output)."""
+    from django.apps import apps
+
+    return sum(
+        apps.get_model(label).objects.count()
+        for rebuilder in _rebuilders
+        for label in rebuilder.models
+    )
+
+
+def ledger_rebuild(*, chunk_size: int = 5000, progress=None) -> dict[str, int]:
     """Re-post the whole ledger from the records, streaming: rows of records that no longer
     exist are cancelled, rows that differ are replaced, identical rows are kept. Memory
-    stays flat whatever the number of records."""
+    stays flat whatever the number of records. `progress(n)` is called with the number of
+    records re-posted after each chunk."""
     origins = stale = 0
     for rebuilder in _rebuilders:
         for postings in rebuilder.batches():
             origins += len(postings)
             stale += len(ledger_post(postings))
+            if progress is not None:
+                progress(len(postings))
         for model in rebuilder.models:
             ids = (
                 LedgerEntry.objects.filter(origin_model=model, is_cancelled=False)

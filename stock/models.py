@@ -26,7 +26,9 @@ class LedgerEntry(models.Model):
     new ones posted, as in ERPNext's Stock Ledger Entry. Estimates read only uncancelled rows.
 
     `quantity_low`/`quantity_high` are the counted range: an unknown quantity is posted as
-    (1, unbounded); `quantity_text` keeps the record's wording.
+    (1, unbounded); `quantity_text` keeps the record's wording. `date_earliest`..`date_latest`
+    is the interval of days the movement may have happened on (`core.values.date_interval`
+    of the record's date); `date` and `date_precision` keep the record's own.
     """
 
     holder = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="+")
@@ -37,7 +39,13 @@ class LedgerEntry(models.Model):
     quantity_text = models.CharField(max_length=200, blank=True)
     date = models.DateField(null=True, blank=True)
     date_precision = models.CharField(
-        max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+        max_length=12, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    date_earliest = models.DateField(
+        null=True, blank=True, help_text="First possible day; empty: the beginning of time."
+    )
+    date_latest = models.DateField(
+        null=True, blank=True, help_text="Last possible day; empty: no later than reported."
     )
     via_contract = models.BooleanField(
         default=False, help_text="A delivery received under a contract (reduces open orders)."
@@ -81,6 +89,13 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.origin_label}"
+
+    @property
+    def date_display(self) -> str:
+        """The record's date as a person reads it ("on or before 2023-05-05", "Jun 2023")."""
+        from core.values import format_date
+
+        return format_date(self.date, self.date_precision, self.date_latest)
 
 
 class StaleEstimate(models.Model):

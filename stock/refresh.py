@@ -1,7 +1,8 @@
 """Set-based refresh of the stock estimates from the ledger.
 
-One SQL statement (`_system_select`) computes the estimates of many holder × system pairs at
-once, following `stock.estimates` exactly (a property test holds the two together). It
+One SQL statement (`_system_select`) computes the estimates of many holder × system pairs
+(or, summing their members' flows, of many holder × family pairs) at once, following
+`stock.estimates` exactly (a property test holds the two together). It
 runs on PostgreSQL and SQLite. The refresh writes its results with one
 `INSERT … SELECT … ON CONFLICT DO UPDATE` per scope inside one transaction, so a refresh that
 dies halfway leaves the previous estimates in place.
@@ -69,51 +70,92 @@ def _ids_sql(column: str, ids: Iterable[int]) -> str:
     return f"{column} IN ({', '.join(str(int(i)) for i in ids)})"
 
 
-def _system_select(where: str) -> str:
-    """SELECT of the system-scope estimate columns for the pairs that `where` keeps."""
+def _system_select(where: str, lineage: Sequence[Pair] = ()) -> str:
+    """SELECT of the estimate columns for the pairs whose ledger rows `where` keeps: system
+    scope, or with `lineage` ((ancestor, descendant) pairs) family scope, where each
+    member's flows are summed per family before the arithmetic (rule 8)."""
 
-    def agg(name: str, cond: str) -> str:
-        """Low sum, high sum and count of unbounded highs of one class of movements."""
+    # Rule 2: how a row counts. r.de..r.dl are its first and last possible days, b.de..b.dl
+    # the baseline's; b.de is NULL when the pair has no baseline.
+    absorbed = "(b.de IS NOT NULL AND r.dl <= b.de)"
+    after = "(b.de IS NULL OR r.de > b.dl)"
+    by_then = "r.dl <= %(as_of)s"
+
+    def agg(name: str, cond: str, sure: str) -> str:
+        """Low sum (rows that surely count), high sum and count of unbounded highs (rows that
+        may count) of one class of movements."""
         return (
-            f"SUM(CASE WHEN {cond} THEN r.lo ELSE 0 END) AS {name}_lo, "
+            f"SUM(CASE WHEN {cond} AND {sure} THEN r.lo ELSE 0 END) AS {name}_lo, "
             f"SUM(CASE WHEN {cond} THEN r.hi ELSE 0 END) AS {name}_hi, "
             f"SUM(CASE WHEN {cond} AND r.hi IS NULL THEN 1 ELSE 0 END) AS {name}_unb"
         )
 
-    after = "(b.d IS NULL OR r.d > b.d)"  # after the baseline (rule 2)
+    def stock(kinds: str) -> tuple[str, str]:
+        return f"r.kind IN ({kinds}) AND NOT {absorbed}", f"{after} AND {by_then}"
 
     def total_hi(name: str) -> str:
         return f"CASE WHEN {name}_unb > 0 THEN NULL ELSE {name}_hi END"
 
     ledger = f"""
         SELECT id, holder_id, system_id, kind, quantity_low AS lo, quantity_high AS hi,
+               COALESCE(date_earliest, '0001-01-01') AS de,
+               COALESCE(date_latest, %(today)s) AS dl,
                COALESCE(date, '0001-01-01') AS d, via_contract, grade
         FROM {LEDGER}
-        WHERE is_cancelled = false AND (date IS NULL OR date <= %(as_of)s) AND {where}"""
+        WHERE is_cancelled = false AND (date_earliest IS NULL OR date_earliest <= %(as_of)s)
+          AND {where}"""
+    classes = ["rec", "snt", "exp", "pin", "pout", "ord", "con"]
+    if lineage:
+        values = ", ".join(f"({int(a)}, {int(d)})" for a, d in lineage)
+        family = "lineage (ancestor_id, descendant_id) AS (VALUES " + values + "),"
+        sums_of = "fsums"
+
+        def fsum(name: str) -> str:
+            return (
+                f"SUM({name}_lo) AS {name}_lo, SUM({name}_hi) AS {name}_hi, "
+                f"SUM({name}_unb) AS {name}_unb"
+            )
+
+        family_sums = f""",
+    fsums AS (
+        SELECT s.holder_id, l.ancestor_id AS system_id,
+               MIN(has_base) AS has_base, SUM(COALESCE(b_lo, 0)) AS b_lo,
+               CASE WHEN SUM(CASE WHEN has_base = 1 AND b_hi IS NULL THEN 1 ELSE 0 END) > 0
+                    THEN NULL ELSE SUM(b_hi) END AS b_hi,
+               MAX(b_d) AS b_d,
+               {", ".join(fsum(name) for name in classes)},
+               MIN(best) AS best, MAX(weakest) AS weakest,
+               SUM(n_rows) AS n_rows, SUM(n_unsourced) AS n_unsourced
+        FROM sums s JOIN lineage l ON l.descendant_id = s.system_id
+        GROUP BY s.holder_id, l.ancestor_id
+    )"""
+    else:
+        family, sums_of, family_sums = "", "sums", ""
     # The ledger is read twice (the baselines, then everything) rather than through one
     # materialized CTE: each read streams from the table and its pair index. The arithmetic
     # steps are materialized on PostgreSQL, which would otherwise inline each step into the
     # next and evaluate the nested expressions many times per row.
     materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
     return f"""
-    WITH rows_ AS ({ledger}),
+    WITH {family} rows_ AS ({ledger}),
     base AS (
-        SELECT holder_id, system_id, lo, hi, d,
-               ROW_NUMBER() OVER (PARTITION BY holder_id, system_id ORDER BY d DESC, id DESC)
+        SELECT holder_id, system_id, lo, hi, de, dl, d,
+               ROW_NUMBER() OVER (PARTITION BY holder_id, system_id ORDER BY de DESC, id DESC)
                  AS rn
         FROM ({ledger} AND kind = 'baseline') baselines
     ),
     sums AS (
         SELECT r.holder_id, r.system_id,
-               MAX(CASE WHEN b.d IS NULL THEN 0 ELSE 1 END) AS has_base,
-               MAX(b.lo) AS b_lo, MAX(b.hi) AS b_hi, MAX(b.d) AS b_d,
-               {agg("rec", f"r.kind IN ('received', 'produced') AND {after}")},
-               {agg("snt", f"r.kind = 'sent' AND {after}")},
-               {agg("exp", f"r.kind = 'expended' AND {after}")},
-               {agg("pin", "r.kind = 'pledged_in'")},
-               {agg("pout", "r.kind = 'pledged_out'")},
-               {agg("ord", "r.kind = 'ordered'")},
-               {agg("con", "r.kind = 'received' AND r.via_contract")},
+               MAX(CASE WHEN b.de IS NULL THEN 0 ELSE 1 END) AS has_base,
+               MAX(b.lo) AS b_lo, MAX(b.hi) AS b_hi,
+               MAX(CASE WHEN b.d > '0001-01-01' THEN b.d ELSE NULL END) AS b_d,
+               {agg("rec", *stock("'received', 'produced'"))},
+               {agg("snt", *stock("'sent'"))},
+               {agg("exp", *stock("'expended'"))},
+               {agg("pin", "r.kind = 'pledged_in'", by_then)},
+               {agg("pout", "r.kind = 'pledged_out'", by_then)},
+               {agg("ord", "r.kind = 'ordered'", by_then)},
+               {agg("con", "r.kind = 'received' AND r.via_contract", by_then)},
                MIN(CASE WHEN r.grade = '' THEN NULL ELSE r.grade END) AS best,
                MAX(CASE WHEN r.grade = '' THEN NULL ELSE r.grade END) AS weakest,
                COUNT(*) AS n_rows,
@@ -122,10 +164,10 @@ def _system_select(where: str) -> str:
         LEFT JOIN base b
           ON b.holder_id = r.holder_id AND b.system_id = r.system_id AND b.rn = 1
         GROUP BY r.holder_id, r.system_id
-    ),
+    ){family_sums},
     flows AS (
         SELECT s.*,
-               CASE WHEN has_base = 1 THEN b_lo ELSE 0 END + rec_lo AS gross_lo,
+               COALESCE(b_lo, 0) + rec_lo AS gross_lo,
                CASE WHEN has_base = 0 OR b_hi IS NULL OR rec_unb > 0 THEN NULL
                     ELSE b_hi + rec_hi END AS gross_hi,
                snt_lo + exp_lo AS out_lo,
@@ -133,7 +175,7 @@ def _system_select(where: str) -> str:
                  AS out_hi,
                CASE WHEN con_unb > 0 THEN 0 ELSE ord_lo - con_hi END AS ordopen_lo_raw,
                CASE WHEN ord_unb > 0 THEN NULL ELSE ord_hi - con_lo END AS ordopen_hi_raw
-        FROM sums s
+        FROM {sums_of} s
     ),
     raw AS (
         SELECT f.*,
@@ -164,8 +206,7 @@ def _system_select(where: str) -> str:
     SELECT holder_id, system_id,
            CASE WHEN has_base = 1 THEN b_lo ELSE NULL END AS baseline_low,
            CASE WHEN has_base = 1 THEN b_hi ELSE NULL END AS baseline_high,
-           CASE WHEN has_base = 1 AND b_d > '0001-01-01' THEN b_d ELSE NULL END
-             AS baseline_date,
+           CASE WHEN has_base = 1 THEN b_d ELSE NULL END AS baseline_date,
            has_base = 1 AS has_baseline,
            rec_lo AS received_low, {total_hi("rec")} AS received_high,
            snt_lo AS sent_low, {total_hi("snt")} AS sent_high,
@@ -183,42 +224,12 @@ def _system_select(where: str) -> str:
     """
 
 
-def _family_select(
-    lineage: Sequence[Pair], where: str, *, table: str = ESTIMATE, keys: tuple[str, ...] = ()
-) -> str:
-    """SELECT of family-scope columns: sums of the system estimates of each family (of
-    `table`: the current estimates, or the monthly points with `keys=("as_of",)`)."""
-    extra = "".join(f"e.{key} AS {key}, " for key in keys)
-    group = "".join(f", e.{key}" for key in keys)
-    values = ", ".join(f"({int(a)}, {int(d)})" for a, d in lineage)
-
-    def total(name: str) -> str:
-        return (
-            f"SUM(e.{name}_low) AS {name}_low, "
-            f"CASE WHEN SUM(CASE WHEN e.{name}_high IS NULL THEN 1 ELSE 0 END) > 0 THEN NULL "
-            f"ELSE SUM(e.{name}_high) END AS {name}_high"
-        )
-
-    return f"""
-    WITH lineage (ancestor_id, descendant_id) AS (VALUES {values})
-    SELECT e.holder_id AS holder_id, l.ancestor_id AS system_id, {extra}
-           CASE WHEN MIN(CASE WHEN e.has_baseline THEN 1 ELSE 0 END) = 1
-                THEN SUM(e.baseline_low) ELSE NULL END AS baseline_low,
-           CASE WHEN MIN(CASE WHEN e.has_baseline AND e.baseline_high IS NOT NULL
-                              THEN 1 ELSE 0 END) = 1
-                THEN SUM(e.baseline_high) ELSE NULL END AS baseline_high,
-           MAX(e.baseline_date) AS baseline_date,
-           MIN(CASE WHEN e.has_baseline THEN 1 ELSE 0 END) = 1 AS has_baseline,
-           {total("received")}, {total("sent")}, {total("expended")}, {total("on_hand")},
-           {total("incoming")}, {total("outgoing")}, {total("projected")},
-           SUM(CASE WHEN e.inconsistent THEN 1 ELSE 0 END) > 0 AS inconsistent,
-           COALESCE(MIN(NULLIF(e.best_grade, '')), '') AS best_grade,
-           COALESCE(MAX(NULLIF(e.weakest_grade, '')), '') AS weakest_grade,
-           SUM(e.record_count) AS record_count, SUM(e.unsourced_count) AS unsourced_count
-    FROM {table} e JOIN lineage l ON l.descendant_id = e.system_id
-    WHERE e.scope = 'system' AND {where}
-    GROUP BY e.holder_id, l.ancestor_id{group}
-    """
+def _family_where(lineage: Sequence[Pair], holder_ids: Iterable[int] | None = None) -> str:
+    """The ledger rows a family select reads: its members' (of these holders)."""
+    members = _ids_sql("system_id", sorted({d for _, d in lineage}))
+    if holder_ids is None:
+        return members
+    return f"{members} AND {_ids_sql('holder_id', holder_ids)}"
 
 
 def _upsert(select_sql: str, scope: str) -> str:
@@ -248,7 +259,7 @@ def _delete_orphans_sql(scope_filter: str, lineage: Sequence[Pair]) -> list[str]
         f"""DELETE FROM {ESTIMATE} WHERE scope = 'system' AND {scope_filter} AND NOT EXISTS (
             SELECT 1 FROM {LEDGER} l WHERE l.holder_id = {ESTIMATE}.holder_id
               AND l.system_id = {ESTIMATE}.system_id AND l.is_cancelled = false
-              AND (l.date IS NULL OR l.date <= %(as_of)s))"""
+              AND (l.date_earliest IS NULL OR l.date_earliest <= %(as_of)s))"""
     ]
     if lineage:
         values = ", ".join(f"({int(a)}, {int(d)})" for a, d in lineage)
@@ -301,12 +312,22 @@ def family_lineage(system_ids: Iterable[int] | None = None) -> list[Pair]:
 
 
 def estimates_select(
-    *, as_of: dt.date, pairs: Sequence[Pair] | None = None, holder_ids=None, system_ids=None
+    *,
+    as_of: dt.date,
+    pairs: Sequence[Pair] | None = None,
+    holder_ids=None,
+    system_ids=None,
+    lineage: Sequence[Pair] = (),
+    today: dt.date | None = None,
 ) -> list[dict]:
-    """The system-scope estimates as of a date, computed from the ledger (not stored)."""
+    """The estimates as of a date, computed from the ledger (not stored): system scope, or
+    family scope for the families of `lineage` (then `system_ids` are their members)."""
     where = _where(pairs, holder_ids, system_ids)
+    if lineage:
+        where = f"{where} AND {_family_where(lineage)}"
+    params = {"as_of": as_of, "today": today or timezone.localdate()}
     with connection.cursor() as cursor:
-        cursor.execute(_system_select(where), {"as_of": as_of})
+        cursor.execute(_system_select(where, lineage), params)
         names = [col[0] for col in cursor.description]
         return [_normalize(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
 
@@ -358,7 +379,8 @@ def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
     with transaction.atomic(), connection.cursor() as cursor:
         _serialize_refreshes(cursor)
         started = timezone.now()  # marks up to now are covered by what this refresh reads
-        params = {"as_of": timezone.localdate(), "computed_at": started}
+        today = timezone.localdate()
+        params = {"as_of": today, "today": today, "computed_at": started}
         for start in range(0, len(pairs), 500):
             chunk = pairs[start : start + 500]
             cursor.execute(_upsert(_system_select(_pairs_sql(chunk)), EstimateScope.SYSTEM), params)
@@ -368,7 +390,7 @@ def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
             holders = _ids_sql("holder_id", holder_ids)
             cursor.execute(
                 _upsert(
-                    _family_select(lineage, _ids_sql("e.holder_id", holder_ids)),
+                    _system_select(_family_where(lineage, holder_ids), lineage),
                     EstimateScope.FAMILY,
                 ),
                 params,
@@ -395,11 +417,13 @@ def estimates_refresh_all() -> dict[str, int]:
     with transaction.atomic(), connection.cursor() as cursor:
         _serialize_refreshes(cursor)
         started = timezone.now()
-        params = {"as_of": timezone.localdate(), "computed_at": started}
+        today = timezone.localdate()
+        params = {"as_of": today, "today": today, "computed_at": started}
         cursor.execute(_upsert(_system_select("1 = 1"), EstimateScope.SYSTEM), params)
         written = max(cursor.rowcount, 0)
         if lineage:
-            cursor.execute(_upsert(_family_select(lineage, "1 = 1"), EstimateScope.FAMILY), params)
+            family = _system_select(_family_where(lineage), lineage)
+            cursor.execute(_upsert(family, EstimateScope.FAMILY), params)
             written += max(cursor.rowcount, 0)
         for statement in _delete_orphans_sql("1 = 1", lineage):
             cursor.execute(statement, params)

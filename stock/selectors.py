@@ -17,58 +17,59 @@ def estimate_list() -> QuerySet:
 
 def estimates_as_of(as_of, *, holder_ids=None, system_ids=None, scope: str = "system") -> list:
     """Estimates as of a past date, computed from the ledger now (unsaved StockEstimate
-    instances, so they render like the stored ones). Family scope sums the system
-    estimates of each family's members, as the stored refresh does."""
-    from collections import defaultdict
-
+    instances, so they render like the stored ones). Family scope sums each family's
+    members' flows, as the stored refresh does (the same SQL)."""
     from stock.choices import EstimateScope
-    from stock.estimates import estimate_sum
     from stock.models import StockEstimate
     from stock.refresh import estimates_select, family_lineage
-    from stock.series import estimate_values, point_estimate
 
-    if scope == EstimateScope.SYSTEM:
-        rows = estimates_select(as_of=as_of, holder_ids=holder_ids, system_ids=system_ids)
-        return [
-            StockEstimate(scope=scope, computed_at=None, **row)
-            for row in sorted(rows, key=lambda r: (r["holder_id"], r["system_id"]))
-        ]
-    lineage = family_lineage(system_ids)
-    if system_ids is not None:
-        lineage = [(a, d) for a, d in lineage if a in set(system_ids)]
-    members: dict[int, set[int]] = defaultdict(set)
-    for ancestor, descendant in lineage:
-        members[descendant].add(ancestor)
-    rows = estimates_select(as_of=as_of, holder_ids=holder_ids, system_ids=sorted(members))
-    parts: dict[tuple[int, int], list] = defaultdict(list)
-    for row in rows:
-        for ancestor in members[row["system_id"]]:
-            parts[(row["holder_id"], ancestor)].append(StockEstimate(**row))
-    result = []
-    for (holder_id, ancestor), items in sorted(parts.items()):
-        grades = sorted(g for i in items for g in (i.best_grade, i.weakest_grade) if g)
-        values = estimate_values(
-            estimate_sum(point_estimate(item) for item in items),
-            {
-                "best_grade": grades[0] if grades else "",
-                "weakest_grade": grades[-1] if grades else "",
-                "record_count": sum(item.record_count for item in items),
-                "unsourced_count": sum(item.unsourced_count for item in items),
-            },
-        )
-        values["baseline_date"] = max(
-            (item.baseline_date for item in items if item.baseline_date), default=None
-        )
-        result.append(StockEstimate(holder_id=holder_id, system_id=ancestor, scope=scope, **values))
-    return result
+    lineage = []
+    if scope != EstimateScope.SYSTEM:
+        lineage = family_lineage(system_ids)
+        if system_ids is not None:
+            lineage = [(a, d) for a, d in lineage if a in set(system_ids)]
+        if not lineage:
+            return []
+        system_ids = None
+    rows = estimates_select(
+        as_of=as_of, holder_ids=holder_ids, system_ids=system_ids, lineage=lineage
+    )
+    return [
+        StockEstimate(scope=scope, computed_at=None, **row)
+        for row in sorted(rows, key=lambda r: (r["holder_id"], r["system_id"]))
+    ]
 
 
-def estimate_series(holder_id: int, system_id: int, scope: str = "system") -> QuerySet:
+def estimate_series(holder_id: int, system_id: int, scope: str = "system", *, today=None) -> list:
+    """The estimate at the end of every month, from the first stored point to the current
+    month: the stored points (only changes are stored), each carried forward, as unsaved
+    copies with their month's `as_of`, until the next."""
+    import copy
+
+    from django.utils import timezone
+
     from stock.models import EstimatePoint
+    from stock.series import month_end, month_ends
 
-    return EstimatePoint.objects.filter(
-        holder_id=holder_id, system_id=system_id, scope=scope
-    ).order_by("as_of")
+    stored = list(
+        EstimatePoint.objects.filter(
+            holder_id=holder_id, system_id=system_id, scope=scope
+        ).order_by("as_of")
+    )
+    if not stored:
+        return []
+    last = max(month_end(today or timezone.localdate()), stored[-1].as_of)
+    by_end = {point.as_of: point for point in stored}
+    series, current = [], None
+    for end in month_ends(stored[0].as_of, last):
+        if end in by_end:
+            current = by_end[end]
+            series.append(current)
+        else:
+            carried = copy.copy(current)
+            carried.pk, carried.as_of = None, end
+            series.append(carried)
+    return series
 
 
 def estimate_ledger_rows(holder_id: int, system_id: int, scope: str = "system", as_of=None):
@@ -84,7 +85,7 @@ def estimate_ledger_rows(holder_id: int, system_id: int, scope: str = "system", 
         holder_id=holder_id, system_id__in=system_ids, is_cancelled=False
     ).select_related("system")
     if as_of is not None:
-        rows = rows.filter(Q(date__isnull=True) | Q(date__lte=as_of))
+        rows = rows.filter(Q(date_earliest__isnull=True) | Q(date_earliest__lte=as_of))
     return rows.order_by(F("date").asc(nulls_first=True), "id")
 
 

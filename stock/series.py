@@ -1,8 +1,10 @@
 """The stored monthly series of estimates (for charts and reports), and estimates as of a
 past date, both computed from the ledger with `stock.estimates.estimate_from_rows`.
 
-A point is the estimate as of the last day of a month. Each pair gets a point for every month
-from its first dated ledger row to the current month (at most `SERIES_MONTHS` months back).
+A point is the estimate as of the last day of a month. A pair's series runs from its first
+dated ledger row to the current month (at most `SERIES_MONTHS` months back); only the points
+where the estimate changes are stored, and readers carry each forward to the next
+(`inventory.selectors.estimate_series`).
 """
 
 from __future__ import annotations
@@ -13,20 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.services import rows_insert
 from stock.choices import EstimateScope
-from stock.estimates import Estimate, Movement, estimates_by_month
+from stock.estimates import Estimate, Movement, estimates_by_month, family_by_month
 from stock.models import EstimatePoint, LedgerEntry
-from stock.refresh import (
-    VALUE_COLUMNS,
-    _family_select,
-    _ids_sql,
-    _serialize_refreshes,
-    family_lineage,
-    pairs_condition,
-)
+from stock.refresh import _serialize_refreshes, family_lineage, pairs_condition
 
 Pair = tuple[int, int]
 SERIES_MONTHS = 120
@@ -55,7 +51,7 @@ def estimate_values(estimate: Estimate, evidence: dict) -> dict:
         "has_baseline": base is not None,
         "baseline_low": base.low if base is not None else None,
         "baseline_high": base.high if base is not None else None,
-        "baseline_date": getattr(base_row, "date", None),
+        "baseline_date": evidence.get("baseline_date", getattr(base_row, "date", None)),
         **{
             f"{name}_{end}": getattr(getattr(estimate, name), end)
             for name in RANGE_NAMES
@@ -69,17 +65,57 @@ def estimate_values(estimate: Estimate, evidence: dict) -> dict:
     }
 
 
-def _points_for(rows: list, today: dt.date) -> dict[dt.date, tuple[Estimate, dict]]:
-    dated = [row.date for row in rows if row.date is not None]
+def _month_ends_for(rows: Iterable, today: dt.date) -> tuple[list[dt.date], dict]:
+    """The month ends a pair's (or a family's) series covers, and the day each is computed
+    as of (the current month's point is as of today)."""
+    dated = [row.date_earliest or row.date for row in rows if (row.date_earliest or row.date)]
     first = min(dated) if dated else today
     floor = (today.replace(day=1) - dt.timedelta(days=31 * (SERIES_MONTHS - 1))).replace(day=1)
     ends = month_ends(max(first, floor), today)
-    # the current month's point is as of today
     as_of = {
         end: (today if (end.year, end.month) == (today.year, today.month) else end) for end in ends
     }
-    by_day = estimates_by_month(rows, [as_of[end] for end in ends])
+    return ends, as_of
+
+
+def _points_for(rows: list, today: dt.date) -> dict[dt.date, tuple[Estimate, dict]]:
+    ends, as_of = _month_ends_for(rows, today)
+    by_day = estimates_by_month(rows, [as_of[end] for end in ends], today)
     return {end: by_day[as_of[end]] for end in ends if as_of[end] in by_day}
+
+
+def _family_points_for(members: dict, today: dt.date) -> dict[dt.date, tuple[Estimate, dict]]:
+    ends, as_of = _month_ends_for([row for rows in members.values() for row in rows], today)
+    by_day = family_by_month(members, [as_of[end] for end in ends], today)
+    return {end: by_day[as_of[end]] for end in ends if as_of[end] in by_day}
+
+
+def changes_only(points: dict[dt.date, tuple[Estimate, dict]]) -> list[tuple[dt.date, dict]]:
+    """The points to store: the first month's, then only those that differ from the month
+    before (storage grows with the changes, not with months × pairs). Readers carry the
+    last stored point forward (`inventory.selectors.estimate_series`)."""
+    stored: list[tuple[dt.date, dict]] = []
+    previous = None
+    for end in sorted(points):
+        values = estimate_values(*points[end])
+        if values != previous:
+            stored.append((end, values))
+        previous = values
+    return stored
+
+
+ROW_FIELDS = (
+    "id", "kind", "quantity_low", "quantity_high", "date", "via_contract", "grade",
+    "date_earliest", "date_latest",
+)  # fmt: skip
+
+
+def _ledger_movements(condition) -> Iterable[tuple[int, int, Movement]]:
+    rows = LedgerEntry.objects.filter(condition, is_cancelled=False).values_list(
+        "holder_id", "system_id", *ROW_FIELDS
+    )
+    for holder_id, system_id, *fields in rows:
+        yield holder_id, system_id, Movement(*fields)
 
 
 def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ()) -> int:
@@ -89,16 +125,12 @@ def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ())
     rows_by_pair: dict[Pair, list] = defaultdict(list)
     for start in range(0, len(pairs), 500):
         chunk = pairs[start : start + 500]
-        rows = LedgerEntry.objects.filter(pairs_condition(chunk), is_cancelled=False).values_list(
-            "holder_id", "system_id", "id", "kind", "quantity_low", "quantity_high", "date",
-            "via_contract", "grade",
-        )  # fmt: skip
-        for holder_id, system_id, *fields in rows:
-            rows_by_pair[(holder_id, system_id)].append(Movement(*fields))
+        for holder_id, system_id, row in _ledger_movements(pairs_condition(chunk)):
+            rows_by_pair[(holder_id, system_id)].append(row)
     new_points: list[tuple] = []
     for pair in pairs:
-        for end, (estimate, evidence) in _points_for(rows_by_pair.get(pair, []), today).items():
-            values = estimate_values(estimate, evidence)
+        points = _points_for(rows_by_pair.get(pair, []), today)
+        for end, values in changes_only(points):
             new_points.append(_point_row(pair[0], pair[1], EstimateScope.SYSTEM, end, values))
     for start in range(0, len(pairs), 500):
         EstimatePoint.objects.filter(
@@ -106,7 +138,7 @@ def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ())
         ).delete()
     written = rows_insert(EstimatePoint, POINT_COLUMNS, new_points)
     if lineage:
-        written += _family_points({h for h, _ in pairs}, lineage)
+        written += _family_points({h for h, _ in pairs}, lineage, today)
     return written
 
 
@@ -133,24 +165,29 @@ def _point_row(holder_id: int, system_id: int, scope: str, as_of: dt.date, value
     return (holder_id, system_id, scope, as_of, *(values[c] for c in POINT_COLUMNS[4:]))
 
 
-def _family_points(holder_ids: set[int], lineage: Sequence[Pair]) -> int:
-    """Rewrite the family points of these holders: one INSERT … SELECT summing the member
-    points month by month, the same SQL that sums the current family estimates."""
+def _family_points(holder_ids: set[int], lineage: Sequence[Pair], today: dt.date) -> int:
+    """Rewrite the family points of these holders: each family's members' flows summed
+    month by month (`stock.estimates.family_by_month`), as the current family
+    estimates are."""
     families = sorted({ancestor for ancestor, _ in lineage})
+    members_of: dict[int, set[int]] = defaultdict(set)
+    for ancestor, descendant in lineage:
+        members_of[descendant].add(ancestor)
     EstimatePoint.objects.filter(
         holder_id__in=holder_ids, system_id__in=families, scope=EstimateScope.FAMILY
     ).delete()
-    table = EstimatePoint._meta.db_table
-    columns = ", ".join(VALUE_COLUMNS)
-    select = _family_select(
-        lineage, _ids_sql("e.holder_id", sorted(holder_ids)), table=table, keys=("as_of",)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (holder_id, system_id, scope, as_of, {columns}) "
-            f"SELECT q.holder_id, q.system_id, 'family', q.as_of, {columns} FROM ({select}) q"
-        )
-        return max(cursor.rowcount, 0)
+    grouped: dict[Pair, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    holders = sorted(holder_ids)
+    for start in range(0, len(holders), 500):
+        condition = Q(holder_id__in=holders[start : start + 500], system_id__in=list(members_of))
+        for holder_id, system_id, row in _ledger_movements(condition):
+            for ancestor in members_of[system_id]:
+                grouped[(holder_id, ancestor)][system_id].append(row)
+    new_points = []
+    for (holder_id, ancestor), members in sorted(grouped.items()):
+        for end, values in changes_only(_family_points_for(members, today)):
+            new_points.append(_point_row(holder_id, ancestor, EstimateScope.FAMILY, end, values))
+    return rows_insert(EstimatePoint, POINT_COLUMNS, new_points)
 
 
 def point_estimate(values) -> Estimate:
@@ -168,8 +205,9 @@ def point_estimate(values) -> Estimate:
     )
 
 
-def series_rebuild_all() -> int:
-    """Rewrite every point from the ledger, a few holders at a time (memory stays flat)."""
+def series_rebuild_all(*, progress=None) -> int:
+    """Rewrite every point from the ledger, a few holders at a time (memory stays flat).
+    `progress(n)` is called with the number of pairs done after each batch."""
     pairs = list(
         LedgerEntry.objects.filter(is_cancelled=False)
         .values_list("holder_id", "system_id")
@@ -190,7 +228,11 @@ def series_rebuild_all() -> int:
             batch.extend(holder_pairs)
             if len(batch) >= 500:
                 total += series_refresh_pairs(batch, lineage=lineage)
+                if progress is not None:
+                    progress(len(batch))
                 batch = []
         if batch:
             total += series_refresh_pairs(batch, lineage=lineage)
+            if progress is not None:
+                progress(len(batch))
     return total

@@ -89,9 +89,11 @@ class RecordAdmin(TrackedAdmin):
     date_fieldset = (
         "Date",
         {
-            "fields": [("date", "date_precision")],
+            "fields": [("date", "date_precision", "date_end")],
             "description": "Month and year dates are stored as the first day of their period. "
-            "Leave the date empty if it is not known.",
+            "'On or before': the date is the last possible day (Oryx's recorded date, "
+            "'in recent weeks' before a report). 'Between': the date is the first possible "
+            "day, the end date the last. Leave the date empty if it is not known.",
         },
     )
 

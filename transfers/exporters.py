@@ -91,6 +91,7 @@ def record_row(record: models.Model) -> dict[str, Any]:
             row[name] = getattr(record, name)
     row["date"] = _plain(record.date)
     row["date_precision"] = record.date_precision
+    row["date_end"] = _plain(record.date_end)
     for name in EXTRA_FIELDS[model]:
         row[name] = _plain(getattr(record, name))
     if model is Transfer:
@@ -171,7 +172,9 @@ def export_document(querysets: dict[type[models.Model], Any] | None = None) -> d
 
 
 def export_json(querysets=None) -> bytes:
-    return json.dumps(export_document(querysets), ensure_ascii=False, indent=1).encode("utf-8")
+    buffer = io.BytesIO()
+    write_json(buffer, querysets)
+    return buffer.getvalue()
 
 
 def csv_columns(rows: Iterable[dict[str, Any]]) -> list[str]:
@@ -189,38 +192,163 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+# -- streaming: memory flat in the number of records ---------------------------------------
+#
+# The writers below produce exactly what the in-memory versions did (`export_document`
+# dumped with indent=1; `csv_columns` over every row), a chunk of records at a time: the
+# records are read with `iterator()` (citations prefetched per chunk), and only the sets of
+# system names and party codes the records use are held, to write the parties and systems
+# that come before them in the JSON document.
+
+CHUNK = 500
+PARTY_COLUMNS = ("holder", "supplier", "donor", "recipient", "grantor")
+
+
+def _querysets(querysets) -> dict[type[models.Model], Any]:
+    querysets = querysets or {model: None for model in RECORD_TYPES.values()}
+    return {
+        model: export_queryset(model, querysets[model])
+        for model in RECORD_TYPES.values()
+        if model in querysets
+    }
+
+
+def _stream_rows(model: type[models.Model], queryset) -> Iterable[dict[str, Any]]:
+    for record in queryset.iterator(CHUNK):
+        yield record_row(record)
+
+
+def _used(selected: dict[type[models.Model], Any]) -> tuple[set[str], set[str]]:
+    """The system names and party codes the selected records refer to (values only)."""
+    names: set[str] = set()
+    codes: set[str] = set()
+    for model, queryset in selected.items():
+        parties = [f"{party}__code" for party in RECORD_PARTIES[model]]
+        rows = (
+            queryset.select_related(None)
+            .prefetch_related(None)
+            .order_by()
+            .values_list("system__name", *parties)
+        )
+        for name, *party_codes in rows.iterator(chunk_size=5000):
+            names.add(name)
+            codes.update(code for code in party_codes if code)
+    return names, codes
+
+
+def _json_value(value: Any, depth: int) -> str:
+    """`value` as json.dumps(indent=1) writes it nested `depth` levels deep."""
+    text = json.dumps(value, ensure_ascii=False, indent=1)
+    return text.replace("\n", "\n" + " " * depth)
+
+
+def _write_json_list(out, items: Iterable[Any], depth: int) -> None:
+    first = True
+    for item in items:
+        out.write(("[\n" if first else ",\n").encode())
+        out.write((" " * (depth + 1) + _json_value(item, depth + 1)).encode("utf-8"))
+        first = False
+    out.write(("[]" if first else "\n" + " " * depth + "]").encode())
+
+
+def write_json(out, querysets=None) -> None:
+    """The JSON document of `export_document`, written to the binary stream `out`."""
+    selected = _querysets(querysets)
+    names, codes = _used(selected)
+    systems = {s.pk: s for s in WeaponSystem.objects.filter(name__in=names)}
+    frontier = {s.parent_id for s in systems.values() if s.parent_id}
+    while frontier - set(systems):
+        for s in WeaponSystem.objects.filter(pk__in=frontier - set(systems)):
+            systems[s.pk] = s
+        frontier = {s.parent_id for s in systems.values() if s.parent_id}
+    codes |= {s.origin.code for s in systems.values() if s.origin_id}
+    parties = Country.objects.filter(code__in=codes).exclude(kind=PartyKind.STATE).order_by("code")
+    ordered = sorted(
+        WeaponSystem.objects.filter(pk__in=systems)
+        .select_related("parent", "origin")
+        .prefetch_related("aliases"),
+        key=lambda s: s.name.lower(),
+    )
+    head = {"format": FORMAT, "version": VERSION, "exported_at": timezone.now().isoformat()}
+    out.write(b"{\n")
+    for key, value in head.items():
+        out.write(f" {json.dumps(key)}: {_json_value(value, 1)},\n".encode())
+    out.write(b' "parties": ')
+    _write_json_list(out, (_party(p) for p in parties.prefetch_related("aliases")), 1)
+    out.write(b',\n "systems": ')
+    _write_json_list(out, (_system(s) for s in ordered), 1)
+    out.write(b',\n "records": {')
+    for index, (name, model) in enumerate(RECORD_TYPES.items()):
+        out.write(("\n" if index == 0 else ",\n").encode())
+        out.write(f"  {json.dumps(name)}: ".encode())
+        rows = _stream_rows(model, selected[model]) if model in selected else ()
+        _write_json_list(out, rows, 2)
+    out.write(b"\n }\n}")
+
+
+def _columns(selected: dict[type[models.Model], Any]) -> dict[type[models.Model], list[str]]:
+    """Each model's columns, read from its first record (every record of a model has the
+    same keys): what `csv_columns` finds over all the rows, known before the first row."""
+    keys: dict[type[models.Model], list[str]] = {}
+    for model, queryset in selected.items():
+        first = queryset.first()
+        if first is not None:
+            keys[model] = list(record_row(first))
+    return keys
+
+
+def write_csv(out, querysets=None) -> None:
+    """The CSV of `export_csv`, written to the binary stream `out` a row at a time."""
+    selected = _querysets(querysets)
+    columns = csv_columns(_columns(selected).values()) or ["record_type"]
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    try:
+        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for model, queryset in selected.items():
+            for row in _stream_rows(model, queryset):
+                writer.writerow({name: _cell(row.get(name)) for name in columns})
+        text.flush()
+    finally:
+        text.detach()
+
+
 def export_csv(querysets=None) -> bytes:
-    rows = export_rows(querysets)
-    buffer = io.StringIO(newline="")
-    columns = csv_columns(rows) or ["record_type"]
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({name: _cell(row.get(name)) for name in columns})
-    return buffer.getvalue().encode("utf-8")
+    buffer = io.BytesIO()
+    write_csv(buffer, querysets)
+    return buffer.getvalue()
+
+
+def write_xlsx(out, querysets=None) -> None:
+    """The workbook of `export_xlsx` (one sheet per record type, the CSV's columns), written
+    with openpyxl's write-only mode: rows go to a temporary file, not to memory."""
+    from openpyxl import Workbook
+
+    selected = _querysets(querysets)
+    keys = _columns(selected)
+    book = Workbook(write_only=True)
+    for name, model in RECORD_TYPES.items():
+        if model not in keys and querysets is not None:
+            continue
+        sheet = book.create_sheet(name)
+        columns = keys.get(model) or ["record_type"]
+        sheet.append(columns)
+        if model in keys:
+            for row in _stream_rows(model, selected[model]):
+                sheet.append([_cell(row.get(c)) for c in columns])
+    if not book.sheetnames:
+        book.create_sheet("records")
+    book.save(out)
 
 
 def export_xlsx(querysets=None) -> bytes:
     """One sheet per record type, the same columns as the CSV."""
-    from openpyxl import Workbook
-
-    rows = export_rows(querysets)
-    book = Workbook()
-    book.remove(book.active)
-    for name in RECORD_TYPES:
-        mine = [r for r in rows if r["record_type"] == name]
-        if not mine and querysets is not None:
-            continue
-        sheet = book.create_sheet(name)
-        columns = csv_columns(mine) or ["record_type"]
-        sheet.append(columns)
-        for row in mine:
-            sheet.append([_cell(row.get(c)) for c in columns])
-    if not book.sheetnames:
-        book.create_sheet("records")
     buffer = io.BytesIO()
-    book.save(buffer)
+    write_xlsx(buffer, querysets)
     return buffer.getvalue()
+
+
+WRITERS = {"json": write_json, "csv": write_csv, "xlsx": write_xlsx}
 
 
 EXPORTERS = {

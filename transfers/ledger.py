@@ -95,6 +95,7 @@ def _spec(record, label: str, holder_id: int, kind: str, grade: str, **overrides
         "quantity_text": record.quantity_text,
         "date": record.date,
         "date_precision": record.date_precision,
+        "date_end": record.date_end,
         "origin_label": label,
         "grade": grade,
     }

@@ -19,7 +19,6 @@ from core.values import (
     DatedFields,
     QuantityFields,
     date_constraints,
-    normalize_date,
     quantity_constraints,
 )
 from inventory.choices import Credibility, Reliability
@@ -394,7 +393,7 @@ class Authorization(DatedFields):
         return f"{self.grantor} {self.get_kind_display().lower()} {self.holder}: {self.system}"
 
     def clean(self) -> None:
-        self.date, self.date_precision = normalize_date(self.date, self.date_precision, "date")
+        self.clean_date()
         _parties_differ(self, "grantor", "holder")
         if self.valid_until and self.date and self.valid_until < self.date:
             raise ValidationError(

@@ -150,6 +150,12 @@ class ExplanationRowSerializer(serializers.Serializer):
 
     date = serializers.DateField(allow_null=True)
     date_precision = serializers.CharField()
+    date_earliest = serializers.DateField(
+        allow_null=True, help_text="First possible day; null: the beginning of time."
+    )
+    date_latest = serializers.DateField(
+        allow_null=True, help_text="Last possible day; null: no later than reported."
+    )
     movement = serializers.CharField(help_text="baseline, received, sent, expended, …")
     system = SystemRefSerializer()
     quantity = RangeSerializer()
@@ -179,6 +185,8 @@ class ExplanationRowSerializer(serializers.Serializer):
         return {
             "date": entry.date.isoformat() if entry.date else None,
             "date_precision": entry.date_precision,
+            "date_earliest": entry.date_earliest.isoformat() if entry.date_earliest else None,
+            "date_latest": entry.date_latest.isoformat() if entry.date_latest else None,
             "movement": entry.kind,
             "system": {"id": entry.system_id, "name": entry.system.name},
             "quantity": {"low": quantity.low, "high": quantity.high, "display": str(quantity)},

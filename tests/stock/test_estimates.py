@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stock import refresh
-from stock.estimates import Range, estimate_from_rows, estimate_sum
+from stock.estimates import Range, estimate_from_rows, family_from_rows
 from stock.ledger import ledger_rebuild
 from stock.models import EstimatePoint, LedgerEntry, StaleEstimate, StockEstimate
-from stock.selectors import estimate_explanation, estimates_as_of
+from stock.selectors import estimate_explanation, estimate_series, estimates_as_of
 from stock.series import point_estimate
 from stock.tasks import estimates_refresh, estimates_sweep
 from tests.factories import WeaponSystemFactory, state
@@ -112,7 +112,14 @@ quantities = st.one_of(
     st.tuples(st.integers(0, 50), st.none()),
     st.just((None, None)),
 )
-dates = st.one_of(st.none(), st.dates(dt.date(2020, 1, 1), dt.date(2025, 12, 31)))
+dates = st.one_of(
+    st.none(),
+    st.tuples(
+        st.dates(dt.date(2020, 1, 1), dt.date(2025, 12, 31)),
+        st.sampled_from(["day", "day", "month", "year", "on_or_before", "between"]),
+        st.integers(0, 400),
+    ),
+)
 records = st.lists(
     st.tuples(
         st.sampled_from(["baseline", "ordered", "transfer", "contract", "expenditure", "pledge"]),
@@ -127,15 +134,17 @@ records = st.lists(
 )
 
 
-def _create(kind, holder, other, system, quantity, date):
+def _create(kind, holder, other, system, quantity, dated):
     low, high = quantity
+    date, precision, days = dated if dated else (None, "unknown", 0)
     common = {
         "system": system,
         "quantity_low": low,
         "quantity_high": high,
         "quantity_text": "" if low is not None else "unknown",
         "date": date,
-        "date_precision": "day" if date else "unknown",
+        "date_precision": precision,
+        "date_end": date + dt.timedelta(days=days) if precision == "between" else None,
     }
     if kind in ("baseline", "ordered"):
         holding_kind = "in_inventory" if kind == "baseline" else "contracted"
@@ -176,12 +185,13 @@ def test_sql_refresh_matches_the_pure_function_and_a_full_rebuild(batch, later, 
         for row in LedgerEntry.objects.filter(is_cancelled=False):
             rows.setdefault((row.holder_id, row.system_id), []).append(row)
         # 1. the set-based SQL, as of a random date, equals the pure function on each pair
+        today = timezone.localdate()
         sql = {(r["holder_id"], r["system_id"]): r for r in refresh.estimates_select(as_of=as_of)}
         expected = {}
         for pair, pair_rows in rows.items():
-            kept = [r for r in pair_rows if r.date is None or r.date <= as_of]
+            kept = [r for r in pair_rows if r.date_earliest is None or r.date_earliest <= as_of]
             if kept:
-                estimate, evidence = estimate_from_rows(pair_rows, as_of)
+                estimate, evidence = estimate_from_rows(pair_rows, as_of, today)
                 expected[pair] = (estimate, evidence)
         assert set(sql) == set(expected)
         for pair, (estimate, evidence) in expected.items():
@@ -189,22 +199,21 @@ def test_sql_refresh_matches_the_pure_function_and_a_full_rebuild(batch, later, 
             assert point_estimate(got) == point_estimate_of(estimate), pair
             assert got.best_grade == evidence["best_grade"]
             assert got.record_count == evidence["record_count"]
-        # 2. the family scope is the sum of its members
-        if as_of >= timezone.localdate():
-            pass
+            assert got.baseline_date == evidence["baseline_date"]
+        # 2. the family scope (SQL) sums its members' flows as the pure function does
+        as_of_family = {
+            e.holder_id: e for e in estimates_as_of(as_of, system_ids=[family.pk], scope="family")
+        }
         for holder_id in {h for h, _ in rows}:
-            members = [
-                StockEstimate(**sql[(holder_id, s.pk)])
-                for s in systems[:2]
-                if (holder_id, s.pk) in sql
-            ]
-            as_of_family = {
-                e.holder_id: e
-                for e in estimates_as_of(as_of, holder_ids=[holder_id], scope="family")
-            }
-            if members:
-                summed = estimate_sum(point_estimate(m) for m in members)
-                assert point_estimate(as_of_family[holder_id]) == summed
+            members = {s.pk: rows.get((holder_id, s.pk), []) for s in systems[:2]}
+            estimate, evidence = family_from_rows(members, as_of, today)
+            if estimate is None:
+                assert holder_id not in as_of_family
+                continue
+            got = as_of_family[holder_id]
+            assert point_estimate(got) == point_estimate_of(estimate), holder_id
+            assert got.record_count == evidence["record_count"]
+            assert got.baseline_date == evidence["baseline_date"]
         # 3. the incremental result equals a full rebuild
         ledger_rebuild()
         refresh.estimates_refresh_all()
@@ -262,7 +271,7 @@ def test_an_expenditure_larger_than_all_known_deliveries_is_flagged_not_negative
     assert StockEstimate.objects.filter(inconsistent=True).count() == 1
 
 
-def test_a_year_precision_date_counts_from_the_first_of_january():
+def test_a_year_precision_date_may_count_from_the_first_of_january():
     system = WeaponSystemFactory()
     services.transfer_create(
         donor=state("US"),
@@ -272,8 +281,11 @@ def test_a_year_precision_date_counts_from_the_first_of_january():
         date=dt.date(2021, 8, 9),
         date_precision="year",
     )
+    # "2021": it may have happened by 1 January, it surely had by 31 December
     as_of_new_year = estimates_as_of(dt.date(2021, 1, 1), holder_ids=[state("PL").pk])
-    assert [e.range("received") for e in as_of_new_year] == [Range(12, 12)]
+    assert [e.range("received") for e in as_of_new_year] == [Range(0, 12)]
+    as_of_new_year_eve = estimates_as_of(dt.date(2021, 12, 31), holder_ids=[state("PL").pk])
+    assert [e.range("received") for e in as_of_new_year_eve] == [Range(12, 12)]
     assert estimates_as_of(dt.date(2020, 12, 31), holder_ids=[state("PL").pk]) == []
 
 
@@ -339,12 +351,38 @@ def test_estimates_as_of_a_past_date_and_the_monthly_series():
     _refresh_stale()
     past = estimates_as_of(dt.date(2024, 2, 1), holder_ids=[state("PL").pk])
     assert [e.on_hand for e in past] == [Range(10, 10)]
-    points = EstimatePoint.objects.filter(holder=state("PL"), system=system, scope="system")
-    by_month = {p.as_of: p.on_hand for p in points}
+    series = estimate_series(state("PL").pk, system.pk)
+    by_month = {p.as_of: p.on_hand for p in series}
     assert by_month[dt.date(2024, 1, 31)] == Range(10, 10)
-    assert by_month[dt.date(2024, 2, 29)] == Range(10, 10)
+    assert by_month[dt.date(2024, 2, 29)] == Range(10, 10)  # carried forward
     assert by_month[dt.date(2024, 3, 31)] == Range(15, 15)
     assert max(by_month) >= timezone.localdate().replace(day=1)
+    assert list(by_month) == sorted(by_month) and len(by_month) == len(set(by_month))
+    # only the changes are stored: January's count and March's delivery
+    stored = EstimatePoint.objects.filter(holder=state("PL"), system=system, scope="system")
+    assert sorted(p.as_of for p in stored) == [dt.date(2024, 1, 31), dt.date(2024, 3, 31)]
+
+
+def test_series_storage_grows_with_changes_not_with_months(django_assert_max_num_queries):
+    system = WeaponSystemFactory()
+    for year in (1960, 1975, 2019):
+        services.transfer_create(
+            donor=state("US"), recipient=state("PL"), system=system, quantity_text="3",
+            date=dt.date(year, 5, 17),
+        )  # fmt: skip
+    _refresh_stale()
+    # ten years of months (the window), two stored points: its first month, and the
+    # month of the 2019 delivery
+    stored = EstimatePoint.objects.filter(holder=state("PL"), system=system)
+    assert [(p.as_of.year, p.on_hand) for p in stored.order_by("as_of")] == [
+        (timezone.localdate().year - 10, Range(6, None)),
+        (2019, Range(9, None)),
+    ]
+    poland = state("PL").pk
+    with django_assert_max_num_queries(1):
+        series = estimate_series(poland, system.pk)
+    assert len(series) >= 119  # every month of the window, read from two rows
+    assert {p.on_hand for p in series if p.as_of >= dt.date(2019, 5, 31)} == {Range(9, None)}
 
 
 def test_a_rebuild_gives_the_same_numbers_after_the_estimates_are_wiped():
@@ -398,7 +436,7 @@ def test_two_refreshes_of_the_same_pairs_at_once_leave_one_correct_result():
     assert connection.vendor in ("postgresql", "sqlite")
 
 
-def test_family_points_are_the_sums_of_their_members_points_month_by_month():
+def test_family_points_sum_their_members_flows_month_by_month():
     family = WeaponSystemFactory()
     one, two = WeaponSystemFactory(parent=family), WeaponSystemFactory(parent=family)
     services.transfer_create(
@@ -415,13 +453,123 @@ def test_family_points_are_the_sums_of_their_members_points_month_by_month():
         quantity_text="about 10",
         date=dt.date(2024, 3, 5),
     )
+    services.expenditure_create(
+        holder=state("PL"), system=two, kind="destroyed", quantity_text="2",
+        date=dt.date(2024, 4, 1), date_precision="month",
+    )  # fmt: skip
     _refresh_stale()
-    points = EstimatePoint.objects.filter(holder=state("PL"))
-    family_points = {p.as_of: p for p in points.filter(system=family, scope="family")}
-    members: dict = {}
-    for point in points.filter(system__in=[one, two], scope="system"):
-        members.setdefault(point.as_of, []).append(point_estimate(point))
-    assert set(family_points) == set(members)
-    for as_of, parts in members.items():
-        assert point_estimate(family_points[as_of]) == estimate_sum(parts), as_of
+    today = timezone.localdate()
+    members = {
+        system.pk: list(LedgerEntry.objects.filter(holder=state("PL"), system=system))
+        for system in (one, two)
+    }
+    points = EstimatePoint.objects.filter(holder=state("PL"), system=family, scope="family")
+    family_points = {p.as_of: p for p in points}
+    assert min(family_points) == dt.date(2024, 1, 31)
+    for as_of, point in family_points.items():
+        day = today if as_of >= today.replace(day=1) else as_of
+        estimate, _ = family_from_rows(members, day, today)
+        assert point_estimate(point) == point_estimate_of(estimate), as_of
     assert family_points[dt.date(2024, 3, 31)].range("received") == Range(5 + 9, 5 + 11)
+    assert family_points[dt.date(2024, 4, 30)].on_hand == Range(5 + 9 - 2, None)
+
+
+# -- families that add up (issue 13, part 2) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("received", "lost", "on_hand"),
+    [((191, 195), 65, 126), ((296, 296), 94, 202), ((40, 40), 4, 36)],
+)
+def test_a_loss_recorded_under_a_variant_lowers_the_family(received, lost, on_hand):
+    # The shapes of the issue: a family received 191-195 (Bradley 296, HIMARS 40) under its
+    # main system and lost 65 (94, 4) recorded under a variant: the family has at least
+    # 126 (202, 36), not 191-unknown.
+    family = WeaponSystemFactory()
+    variant = WeaponSystemFactory(parent=family)
+    services.transfer_create(
+        donor=state("US"), recipient=state("UA"), system=family,
+        quantity_low=received[0], quantity_high=received[1], date=dt.date(2023, 3, 1),
+    )  # fmt: skip
+    services.expenditure_create(
+        holder=state("UA"), system=variant, kind="destroyed",
+        quantity_low=lost, quantity_high=lost, date=dt.date(2024, 1, 1),
+    )  # fmt: skip
+    _refresh_stale()
+    estimate = _estimate("UA", family, scope="family")
+    assert estimate.on_hand == Range(on_hand, None)
+    assert estimate.range("received") == Range(*received)
+    assert estimate.range("expended") == Range(lost, lost)
+    assert not estimate.inconsistent
+    # the same numbers as of a past date, and in the monthly series
+    (as_of,) = estimates_as_of(
+        dt.date(2024, 6, 30), holder_ids=[state("UA").pk], system_ids=[family.pk], scope="family"
+    )
+    assert as_of.on_hand == Range(on_hand, None)
+    point = EstimatePoint.objects.get(
+        holder=state("UA"), system=family, scope="family", as_of=dt.date(2024, 1, 31)
+    )
+    assert point.on_hand == Range(on_hand, None)
+
+
+def test_a_family_with_baselines_flags_losses_beyond_what_was_there():
+    family = WeaponSystemFactory()
+    variant = WeaponSystemFactory(parent=family)
+    for system in (family, variant):
+        services.holding_create(
+            holder=state("UA"), system=system, quantity_low=5, quantity_high=5,
+            date=dt.date(2022, 1, 1),
+        )  # fmt: skip
+    services.expenditure_create(
+        holder=state("UA"), system=variant, kind="destroyed", quantity_text="12",
+        date=dt.date(2023, 1, 1),
+    )  # fmt: skip
+    _refresh_stale()
+    assert _estimate("UA", family, scope="family").inconsistent
+    assert _estimate("UA", variant).inconsistent
+    assert not _estimate("UA", family).inconsistent
+
+
+# -- honest dates (issue 13, part 1) -------------------------------------------------------
+
+
+def test_losses_on_or_before_a_date_are_not_absorbed_by_an_earlier_baseline():
+    # The issue's example: Ukraine x Leopard 2A4 counted 0 on 2021-12-31, 71-75 received in
+    # dated rows, 15 losses recorded on or before dates in 2023-2024.
+    system = WeaponSystemFactory()
+    services.holding_create(
+        holder=state("UA"), system=system, quantity_low=0, quantity_high=0,
+        date=dt.date(2021, 12, 31),
+    )  # fmt: skip
+    services.transfer_create(
+        donor=state("DE"), recipient=state("UA"), system=system, quantity_text="40",
+        date=dt.date(2023, 2, 24),
+    )  # fmt: skip
+    services.transfer_create(
+        donor=state("PL"), recipient=state("UA"), system=system, quantity_text="31-35",
+        date=dt.date(2023, 6, 1), date_precision="month",
+    )  # fmt: skip
+    for n in range(15):
+        services.expenditure_create(
+            holder=state("UA"), system=system, kind="destroyed", quantity_text="1",
+            date=dt.date(2023 + n % 2, 1 + n % 12, 5), date_precision="on_or_before",
+        )  # fmt: skip
+    _refresh_stale()
+    estimate = _estimate("UA", system)
+    assert estimate.range("received") == Range(71, 75)
+    assert estimate.range("expended") == Range(0, 15)
+    assert estimate.on_hand == Range(56, 75)
+    assert estimate.record_count == 18
+    loss = LedgerEntry.objects.filter(holder=state("UA"), kind="expended").first()
+    assert loss.date_earliest is None and loss.date_display.startswith("on or before 202")
+    # a "between" date straddling an as-of date widens the range as of then
+    services.expenditure_create(
+        holder=state("UA"), system=system, kind="destroyed", quantity_text="2",
+        date=dt.date(2023, 3, 1), date_precision="between", date_end=dt.date(2023, 4, 30),
+    )  # fmt: skip
+    (mid,) = estimates_as_of(dt.date(2023, 3, 31), holder_ids=[state("UA").pk])
+    # every loss "on or before" may have happened by then; the June delivery had not
+    assert mid.range("expended") == Range(0, 2 + 15)
+    assert mid.on_hand == Range(40 - 17, 40)
+    _refresh_stale()
+    assert _estimate("UA", system).range("expended") == Range(2, 17)  # surely after the count

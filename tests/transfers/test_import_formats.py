@@ -121,7 +121,7 @@ def test_oryx_supplied_pledges_transfers_unknown_counts_and_proof_sources():
     assert himars.sipri_category == "" and himars.unroca_category == ""  # not "towed artillery"
 
 
-def test_oryx_losses_strip_the_tally_and_cite_the_photo():
+def test_oryx_losses_strip_the_tally_cite_the_photo_and_are_dated_on_or_before():
     report = ok("oryx-losses", fx.oryx_losses())
     assert report.created["expenditure"] == 4
     m777 = Expenditure.objects.filter(system__name="155mm M777A2 howitzer")
@@ -129,7 +129,10 @@ def test_oryx_losses_strip_the_tally_and_cite_the_photo():
     loss = m777.first()
     assert loss.kind == ExpenditureKind.DESTROYED and loss.holder.code == "UA"
     assert (loss.quantity_low, loss.quantity_high) == (1, 1)
-    assert loss.date is None and "tally" in loss.notes and "2022-10-" in loss.notes
+    # the day Oryx recorded the loss bounds it: the loss happened on or before it
+    assert loss.date_precision == "on_or_before" and loss.date.isoformat().startswith("2022-10-")
+    assert loss.date_interval == (None, loss.date)
+    assert "tally" in loss.notes and "2022-10-" in loss.notes
     assert not WeaponSystem.objects.filter(name__startswith="10 ").exists()
     tweet = Source.objects.get(
         url_canonical="https://twitter.com/UAWeapons/status/1677957933441642497"

@@ -254,7 +254,7 @@ class CitationDetailSerializer(CitationSerializer):
 
 COMMON_FIELDS = ["id", "system"]
 QUANTITY_FIELDS = ["quantity_low", "quantity_high", "quantity_text", "quantity_display"]
-DATE_FIELDS = ["date", "date_precision", "date_display"]
+DATE_FIELDS = ["date", "date_precision", "date_end", "date_display"]
 TAIL_FIELDS = ["notes", "external_id", "unsourced", "citations", "created_at", "updated_at"]
 
 

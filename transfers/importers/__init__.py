@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from transfers.importers.base import FileRefused, ImportReport, RowError, run_import
+from transfers.importers.holdings import HoldingsImporter
 from transfers.importers.kiel import KielImporter
 from transfers.importers.native import NativeCsvImporter, NativeJsonImporter
 from transfers.importers.oryx import OryxLossesImporter, OryxSuppliedImporter
@@ -20,6 +21,7 @@ IMPORTERS = {
         OryxSuppliedImporter,
         OryxLossesImporter,
         KielImporter,
+        HoldingsImporter,
         NativeJsonImporter,
         NativeCsvImporter,
     )

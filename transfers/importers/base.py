@@ -76,7 +76,7 @@ VALUE_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
     t.model: (*t.fields, *(("pledge_id",) if t.model is Transfer else ())) for t in RECORD_TYPES
 }
 QUANTITY_FIELDS = ("quantity_low", "quantity_high", "quantity_text")
-COMMON_FIELDS = ("date", "date_precision", "notes")
+COMMON_FIELDS = ("date", "date_precision", "date_end", "notes")
 CITATION_FIELDS = ("excerpt", "locator", "stance", "attribution", "reliability", "credibility")
 
 

@@ -91,6 +91,7 @@ def record_draft(row: dict[str, Any], line: int) -> RecordDraft:
     values: dict[str, Any] = {
         "date": _date(row.get("date"), "date"),
         "date_precision": row.get("date_precision") or "unknown",
+        "date_end": _date(row.get("date_end"), "date_end"),
         "notes": row.get("notes") or "",
     }
     if model is not Authorization:

@@ -13,12 +13,14 @@ an Expenditure of one unit by the holder in `country`, of the kind in `status`. 
 that prefixes some `system` values ("10 155mm M777A2 howitzer") is Oryx's running tally of
 that system at the time of the scrape, not the size of this loss (the same prefix repeats
 over rows with different photos): it is stripped from the name and kept in the notes.
-`date_recorded` is the scrape date, not the date of the loss, so the loss is dated
-unknown and the scrape date is kept in the notes. `url` is the photo evidence.
+`date_recorded` is the day the loss was recorded, not the day of the loss: the loss
+happened on or before it, and is dated so (precision "on or before"; unknown without a
+date). `url` is the photo evidence.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 
@@ -213,21 +215,27 @@ class OryxLossesImporter(Importer):
             tally, system = match.group(1), system[match.end() :].strip()
         url = check_url(row["url"], "url")
         recorded = row["date_recorded"].strip()
-        if recorded and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", recorded):
-            raise RowRefused("date_recorded", recorded, "is not a date (YYYY-MM-DD)")
+        day = None
+        if recorded:
+            try:
+                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", recorded):
+                    raise ValueError(recorded)
+                day = dt.date.fromisoformat(recorded)
+            except ValueError:
+                raise RowRefused("date_recorded", recorded, "is not a date (YYYY-MM-DD)") from None
         notes = [f"Origin: {row['origin'].strip()}." if row["origin"].strip() else ""]
         if tally:
             notes.append(f"Oryx tally for this system at the scrape: {tally}.")
         if recorded:
-            notes.append(f"Recorded by the scrape on {recorded} (not the date of the loss).")
+            notes.append(f"Recorded by Oryx on {recorded}: the loss happened on or before.")
         return RecordDraft(
             model=Expenditure,
             external_id=f"oryx-loss:{key}",
             line=line,
             values={
                 **quantity_values(QuantityRange(1, 1, "1")),
-                "date": None,
-                "date_precision": "unknown",
+                "date": day,
+                "date_precision": "on_or_before" if day else "unknown",
                 "kind": kind,
                 "location": "",
                 "notes": " ".join(filter(None, notes)),

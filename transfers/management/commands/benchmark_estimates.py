@@ -5,7 +5,7 @@
 
 Builds a synthetic data set with set-based SQL (transfers and expenditures with one citation
 each, baselines for some pairs, and their ledger rows exactly as `transfers.ledger` posts
-them), then prints, each as the median of `--runs` runs:
+them; every date is a day, so its interval is that day), then prints, each as the median of `--runs` runs:
 
 - the full refresh (`stock.refresh.estimates_refresh_all`) and its ratio to the floor:
   one hand-written INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE over the same ledger;
@@ -33,9 +33,10 @@ from django.db import connection
 LEDGER_SQL = """
 INSERT INTO inventory_ledgerentry
   (holder_id, system_id, kind, quantity_low, quantity_high, quantity_text, date, date_precision,
+   date_earliest, date_latest,
    via_contract, origin_model, origin_id, origin_label, grade, is_cancelled, posted_at)
 SELECT side.holder_id, t.system_id, side.kind, t.quantity_low, t.quantity_high, t.quantity_text,
-       t.date, t.date_precision, side.kind = 'received' AND t.basis = 'contract',
+       t.date, t.date_precision, t.date, t.date, side.kind = 'received' AND t.basis = 'contract',
        'transfers.transfer', t.id, 'Transfer #' || t.id, c.grade, false, now()
 FROM transfers_transfer t
 JOIN (SELECT transfer_id, MIN(reliability || credibility) AS grade
@@ -47,9 +48,10 @@ WHERE t.id > %(after_transfer)s;
 
 INSERT INTO inventory_ledgerentry
   (holder_id, system_id, kind, quantity_low, quantity_high, quantity_text, date, date_precision,
+   date_earliest, date_latest,
    via_contract, origin_model, origin_id, origin_label, grade, is_cancelled, posted_at)
 SELECT e.holder_id, e.system_id, 'expended', e.quantity_low, e.quantity_high, e.quantity_text,
-       e.date, e.date_precision, false, 'transfers.expenditure', e.id, 'Expenditure #' || e.id,
+       e.date, e.date_precision, e.date, e.date, false, 'transfers.expenditure', e.id, 'Expenditure #' || e.id,
        c.grade, false, now()
 FROM transfers_expenditure e
 JOIN (SELECT expenditure_id, MIN(reliability || credibility) AS grade

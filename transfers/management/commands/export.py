@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from transfers.exporters import EXPORTERS, RECORD_TYPES
+from transfers.exporters import EXPORTERS, RECORD_TYPES, WRITERS
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--format", choices=sorted(EXPORTERS), default="json")
+        parser.add_argument("--format", choices=sorted(EXPORTERS), default="json")  # = WRITERS
         parser.add_argument(
             "--type",
             action="append",
@@ -27,12 +27,15 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", type=Path, help="File to write; default: stdout.")
 
     def handle(self, *args, **options):
-        export, _, _ = EXPORTERS[options["format"]]
+        write = WRITERS[options["format"]]
         types = options["type"] or list(RECORD_TYPES)
-        data = export({RECORD_TYPES[name]: None for name in types})
+        querysets = {RECORD_TYPES[name]: None for name in types}
+        # streamed: a chunk of records at a time, memory flat in the size of the data
         if options["output"]:
-            options["output"].write_bytes(data)
-            self.stderr.write(f"Wrote {len(data):,} bytes to {options['output']}")
+            with options["output"].open("wb") as out:
+                write(out, querysets)
+            size = options["output"].stat().st_size
+            self.stderr.write(f"Wrote {size:,} bytes to {options['output']}")
         else:
-            sys.stdout.buffer.write(data)
+            write(sys.stdout.buffer, querysets)
             sys.stdout.flush()
