@@ -5,6 +5,26 @@ from __future__ import annotations
 import pytest
 
 
+def _reload_parties(sender, **kwargs) -> None:
+    from inventory.services import parties_load
+
+    parties_load()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migration_data_survives_flush():
+    """A transactional test ends with Django's flush, which empties every table, what the
+    data migrations loaded (the parties) included; the flush then sends post_migrate, which
+    puts back permissions and roles, and, here, the parties. In one process pytest-django
+    runs transactional tests last; in parallel runs (pytest-xdist) other tests may follow
+    them in the same process and must find what migrations give."""
+    from django.db.models.signals import post_migrate
+
+    post_migrate.connect(_reload_parties, dispatch_uid="tests_reload_parties_after_flush")
+    yield
+    post_migrate.disconnect(dispatch_uid="tests_reload_parties_after_flush")
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
