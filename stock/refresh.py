@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from inventory.models import WeaponSystem
 from stock.choices import EstimateScope
-from stock.models import LedgerEntry, StaleEstimate, StockEstimate
+from stock.movements import conflicts_flag
+from stock.models import COUNTED_SQL, LedgerEntry, StaleEstimate, StockEstimate
 
 Pair = tuple[int, int]
 
@@ -89,7 +90,7 @@ def _system_select(where: str) -> str:
         SELECT id, holder_id, system_id, kind, quantity_low AS lo, quantity_high AS hi,
                COALESCE(date, '0001-01-01') AS d, via_contract, grade
         FROM {LEDGER}
-        WHERE is_cancelled = false AND (date IS NULL OR date <= %(as_of)s) AND {where}"""
+        WHERE {COUNTED_SQL} AND (date IS NULL OR date <= %(as_of)s) AND {where}"""
     # The ledger is read twice (the baselines, then everything) rather than through one
     # materialized CTE: each read streams from the table and its pair index. The arithmetic
     # steps are materialized on PostgreSQL, which would otherwise inline each step into the
@@ -247,7 +248,8 @@ def _delete_orphans_sql(scope_filter: str, lineage: Sequence[Pair]) -> list[str]
     statements = [
         f"""DELETE FROM {ESTIMATE} WHERE scope = 'system' AND {scope_filter} AND NOT EXISTS (
             SELECT 1 FROM {LEDGER} l WHERE l.holder_id = {ESTIMATE}.holder_id
-              AND l.system_id = {ESTIMATE}.system_id AND l.is_cancelled = false
+              AND l.system_id = {ESTIMATE}.system_id
+              AND l.is_cancelled = false AND l.is_superseded = false
               AND (l.date IS NULL OR l.date <= %(as_of)s))"""
     ]
     if lineage:
@@ -378,6 +380,9 @@ def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
                 _delete_orphans_sql(f"{holders} AND {_ids_sql('system_id', families)}", lineage)[1],
                 params,
             )
+        conflicts_flag(
+            cursor, _pairs_sql(pairs), lineage, holders=_ids_sql("holder_id", holder_ids)
+        )
         for start in range(0, len(pairs), 500):
             StaleEstimate.objects.filter(
                 pairs_condition(pairs[start : start + 500]), marked_at__lte=started
@@ -403,5 +408,6 @@ def estimates_refresh_all() -> dict[str, int]:
             written += max(cursor.rowcount, 0)
         for statement in _delete_orphans_sql("1 = 1", lineage):
             cursor.execute(statement, params)
+        conflicts_flag(cursor, "1 = 1", lineage, holders="1 = 1")
         StaleEstimate.objects.filter(marked_at__lte=started).delete()
     return {"estimates": written}

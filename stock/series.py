@@ -18,7 +18,7 @@ from django.utils import timezone
 from core.services import rows_insert
 from stock.choices import EstimateScope
 from stock.estimates import Estimate, Movement, estimates_by_month
-from stock.models import EstimatePoint, LedgerEntry
+from stock.models import COUNTED, EstimatePoint, LedgerEntry
 from stock.refresh import (
     VALUE_COLUMNS,
     _family_select,
@@ -89,7 +89,7 @@ def series_refresh_pairs(pairs: Iterable[Pair], *, lineage: Sequence[Pair] = ())
     rows_by_pair: dict[Pair, list] = defaultdict(list)
     for start in range(0, len(pairs), 500):
         chunk = pairs[start : start + 500]
-        rows = LedgerEntry.objects.filter(pairs_condition(chunk), is_cancelled=False).values_list(
+        rows = LedgerEntry.objects.filter(pairs_condition(chunk), COUNTED).values_list(
             "holder_id", "system_id", "id", "kind", "quantity_low", "quantity_high", "date",
             "via_contract", "grade",
         )  # fmt: skip
@@ -171,7 +171,7 @@ def point_estimate(values) -> Estimate:
 def series_rebuild_all() -> int:
     """Rewrite every point from the ledger, a few holders at a time (memory stays flat)."""
     pairs = list(
-        LedgerEntry.objects.filter(is_cancelled=False)
+        LedgerEntry.objects.filter(COUNTED)
         .values_list("holder_id", "system_id")
         .distinct()
         .order_by("holder_id", "system_id")
