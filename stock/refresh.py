@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from inventory.models import WeaponSystem
 from stock.choices import EstimateScope
-from stock.movements import conflicts_flag
 from stock.models import COUNTED_SQL, LedgerEntry, StaleEstimate, StockEstimate
+from stock.movements import conflicts_flag
 
 Pair = tuple[int, int]
 

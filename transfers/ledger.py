@@ -24,7 +24,6 @@ from django.db import models
 
 from stock.choices import LedgerKind
 from stock.estimates import Range, counted, range_minus, range_sum
-from stock.matching import movements_match
 from stock.ledger import (
     EntrySpec,
     Origin,
@@ -33,6 +32,7 @@ from stock.ledger import (
     ledger_post,
     register_rebuilder,
 )
+from stock.matching import movements_match
 from transfers.choices import HoldingKind, PledgeStatus, Stance, TransferBasis
 from transfers.models import Citation, Expenditure, Holding, Pledge, Transfer
 
