@@ -11,9 +11,9 @@
 3. **Candidates**, set-based in SQL: flows of different datasets with the same blocking
    key — kind, donor, holder, system family — and overlapping date windows (an unknown date
    matches any date).
-4. **Scores** (0–1): system (same 1, one a variant of the other 0.75, siblings are not
+4. **Scores** (0–1): system (same 1, one a variant of the other 0.65, siblings are not
    candidates) × date (both dated 1, one undated 0.95) × quantity (ranges overlap 1,
-   disjoint 0.8 + 0.2 × the ratio of the nearer bounds). At or above `AUTO_THRESHOLD` a pair
+   disjoint 0.6 + 0.4 × the ratio of the nearer bounds). At or above `AUTO_THRESHOLD` a pair
    is accepted automatically; between `REVIEW_THRESHOLD` and it, it waits for review
    (`MatchDecision`, status pending). Editors confirm (merged whatever its score) or reject
    (never proposed again) through `stock.services`.
@@ -63,8 +63,8 @@ from stock.movements import (
     windows_overlap,
 )
 
-AUTO_THRESHOLD = 0.8
-REVIEW_THRESHOLD = 0.5
+AUTO_THRESHOLD = 0.7
+REVIEW_THRESHOLD = 0.4
 
 Block = tuple[str, int, int, int]  # kind, donor id (0: none), holder id, family id
 
@@ -124,11 +124,11 @@ class Tree:
         return self.ancestors(pk)[-1]
 
     def related(self, left: int, right: int) -> float:
-        """1: the same system; 0.75: one is a variant (at any depth) of the other; 0."""
+        """1: the same system; 0.65: one is a variant (at any depth) of the other; 0."""
         if left == right:
             return 1.0
         if left in self.ancestors(right) or right in self.ancestors(left):
-            return 0.75
+            return 0.65
         return 0.0
 
     def deepest(self, ids: Iterable[int]) -> int:
@@ -321,12 +321,12 @@ def candidate_pairs(blocks: list[Block]) -> list[tuple[Block, str, str]]:
 
 
 def quantity_score(left: Range, right: Range) -> float:
-    """1 when the ranges overlap; 0.8 + 0.2 × (nearer bounds' ratio) when disjoint."""
+    """1 when the ranges overlap; 0.6 + 0.4 × (nearer bounds' ratio) when disjoint."""
     if left.low > right.low:
         left, right = right, left
     if left.high is None or left.high >= right.low:
         return 1.0
-    return 0.8 + 0.2 * (left.high / right.low)
+    return 0.6 + 0.4 * (left.high / right.low)
 
 
 def pair_score(a: Flow, b: Flow, tree: Tree) -> float:

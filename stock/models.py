@@ -296,6 +296,15 @@ class Movement(models.Model):
         return Range(self.quantity_low, self.quantity_high).display()
 
 
+class MovementConflict(Movement):
+    """The movements in conflict (the admin's conflicts list)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "conflict"
+        verbose_name_plural = "conflicts (movements whose reports disagree)"
+
+
 class MovementReport(models.Model):
     """A ledger origin (one record: a report of what one dataset or source states), as the
     matching reads it, and its link to at most one movement: with the match score, how it

@@ -207,8 +207,9 @@ def records_post_ledger(
         chunk = missing[start : start + 2000]
         postings.update(_postings(model, model.objects.filter(pk__in=chunk)))
     stale = ledger_post(postings)
-    if match and stale:
-        movements_match(stale)
+    if match:  # also unchanged rows: a new citation can change a record's dataset
+        posted = {(spec.holder_id, spec.system_id) for specs in postings.values() for spec in specs}
+        movements_match(stale | posted)
     return stale
 
 
