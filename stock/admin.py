@@ -306,7 +306,8 @@ class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
             return "No ledger rows."
         body = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
             (
                 (
                     item["entry"].date or "unknown",
@@ -315,13 +316,14 @@ class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
                     _record_link(item),
                     item["entry"].grade or "unsourced",
                     _citations_html(item["citations"]),
+                    _counted_html(item),
                 )
                 for item in items
             ),
         )
         return format_html(
             "<table><thead><tr><th>date</th><th>movement</th><th>quantity</th>"
-            "<th>record</th><th>grade</th><th>citations</th></tr></thead>"
+            "<th>record</th><th>grade</th><th>citations</th><th>counted</th></tr></thead>"
             "<tbody>{}</tbody></table>",
             body,
         )
@@ -360,8 +362,35 @@ def _record_link(item):
     record = item["record"]
     if record is None:
         return item["entry"].origin_label
-    url = reverse(f"admin:transfers_{record._meta.model_name}_change", args=[record.pk])
+    meta = record._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
     return format_html('<a href="{}">{}</a>', url, item["entry"].origin_label)
+
+
+def _counted_html(item):
+    """Counted, left out as a duplicate (and why), or a movement with its reports and the
+    datasets that set each bound."""
+    if not item["counted"]:
+        return format_html('<em style="color:#666">left out: {}</em>', item["left_out"])
+    bounds = item.get("movement")
+    if bounds is None:
+        return "counted"
+    movement = bounds["movement"]
+    reports = format_html_join(
+        "<br>",
+        "[{}] {}",
+        ((r.dataset, _origin_link(r.origin_model, r.origin_id, r.origin_label))
+         for r in movement.reports.all()),
+    )  # fmt: skip
+    return format_html(
+        "counted once{}: {} reports; datasets {}; low bound set by {}, high bound by {}<br>{}",
+        " (CONFLICT: the range covers disagreeing reports)" if movement.conflict else "",
+        movement.report_count,
+        ", ".join(f"{name} {total}" for name, total in bounds["datasets"].items()),
+        ", ".join(bounds["low_set_by"]) or "–",
+        ", ".join(bounds["high_set_by"]) or "–",
+        reports,
+    )
 
 
 def _citations_html(citations):

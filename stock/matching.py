@@ -139,7 +139,7 @@ class Tree:
 # -- 1. reports, from the ledger ------------------------------------------------------------
 
 
-def _origin_filters(origins: Iterable[Origin]) -> Iterator[Q]:
+def origin_filters(origins: Iterable[Origin]) -> Iterator[Q]:
     by_model: dict[str, list[int]] = defaultdict(list)
     for model, pk in origins:
         by_model[model].append(pk)
@@ -180,7 +180,7 @@ def _touched_origins(pairs: list[Pair]) -> set[Origin]:
 def _report_values(origins: set[Origin], tree: Tree) -> dict[Origin, dict]:
     """What each origin reports, from its uncancelled ledger rows (none: not a report)."""
     rows_by_origin: dict[Origin, list[tuple]] = defaultdict(list)
-    for query in _origin_filters(origins):
+    for query in origin_filters(origins):
         rows = LedgerEntry.objects.filter(query, is_cancelled=False).values_list(
             "origin_model", "origin_id", "kind", "holder_id", "system_id", "quantity_low",
             "quantity_high", "quantity_text", "date", "date_precision", "via_contract",
@@ -233,7 +233,7 @@ def reports_sync(origins: set[Origin], tree: Tree) -> set[Block]:
         by_model[model].add(pk)
     datasets = origin_datasets(by_model)
     existing: dict[Origin, MovementReport] = {}
-    for query in _origin_filters(origins):
+    for query in origin_filters(origins):
         for report in MovementReport.objects.filter(query):
             existing[(report.origin_model, report.origin_id)] = report
     blocks: set[Block] = {block_of(r) for r in existing.values()}
@@ -290,7 +290,7 @@ def _blocks_where(blocks: list[Block]) -> tuple[str, list]:
     return f"(kind, COALESCE(donor_id, 0), holder_id, family_id) IN (VALUES {rows})", params
 
 
-def _blocks_q(blocks: list[Block]) -> Q:
+def blocks_q(blocks: list[Block]) -> Q:
     query = Q(pk__in=[])
     for kind, donor, holder, family in blocks:
         donor_q = Q(donor_id=donor) if donor else Q(donor_id__isnull=True)
@@ -423,7 +423,7 @@ def _supersede(superseded: set[Origin], counted: set[Origin]) -> set[Pair]:
     """Flag the ledger rows of reports merged into movements, unflag the others."""
     stale: set[Pair] = set()
     for origins, flag in ((superseded, True), (counted, False)):
-        for query in _origin_filters(origins):
+        for query in origin_filters(origins):
             rows = LedgerEntry.objects.filter(query, is_cancelled=False).exclude(is_superseded=flag)
             stale.update(rows.values_list("holder_id", "system_id").distinct())
             rows.update(is_superseded=flag)
@@ -445,7 +445,7 @@ def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]
         decisions: dict[tuple[str, str], MatchDecision] = {}
         for start in range(0, len(blocks_list), 200):
             chunk = blocks_list[start : start + 200]
-            query = _blocks_q(chunk)
+            query = blocks_q(chunk)
             for report in MovementReport.objects.filter(query).order_by(
                 "origin_model", "origin_id"
             ):

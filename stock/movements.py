@@ -227,3 +227,23 @@ def movement_records(model_label: str, ids: list[int]) -> dict[int, object]:
         Prefetch("reports", queryset=reports)
     )
     return {movement.pk: movement for movement in movements}
+
+
+def movement_bounds(movement) -> dict:
+    """Which datasets set each bound of a movement's range ("why this number"), from its
+    reports summed per dataset: agreeing ranges take the highest low and the lowest high;
+    a conflict covers them (the lowest low, the highest high)."""
+    totals: dict[str, Range] = {}
+    for report in movement.reports.all():
+        value = Range(report.quantity_low, report.quantity_high)
+        totals[report.dataset] = (
+            totals[report.dataset] + value if report.dataset in totals else value
+        )
+    reconciled = Range(movement.quantity_low, movement.quantity_high)
+    low = sorted(name for name, total in totals.items() if total.low == reconciled.low)
+    high = sorted(name for name, total in totals.items() if total.high == reconciled.high)
+    return {
+        "datasets": {name: str(total) for name, total in sorted(totals.items())},
+        "low_set_by": low,
+        "high_set_by": high,
+    }

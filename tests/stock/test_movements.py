@@ -359,7 +359,7 @@ def test_a_second_report_of_a_movement_never_changes_an_estimate_nor_does_order(
                 h,
                 {
                     normalize_alias(x.name): normalize_alias(y.name)
-                    for x, y in zip(systems2, systems)
+                    for x, y in zip(systems2, systems, strict=True)
                 }[s],
                 sc,
             ): v
