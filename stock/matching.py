@@ -39,7 +39,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core.services import tracked_delete, tracked_save
+from core.services import tracked_bulk_create, tracked_bulk_update, tracked_delete
 from inventory.models import WeaponSystem
 from stock.choices import LedgerKind, MatchStatus
 from stock.estimates import Range
@@ -284,10 +284,12 @@ def candidates_sql(where: str) -> str:
     """
 
 
-def _blocks_where(blocks: list[Block]) -> tuple[str, list]:
+def _blocks_where(blocks: list[Block], alias: str = "") -> tuple[str, list]:
     rows = ", ".join(["(%s, %s, %s, %s)"] * len(blocks))
     params = [value for block in blocks for value in block]
-    return f"(kind, COALESCE(donor_id, 0), holder_id, family_id) IN (VALUES {rows})", params
+    a = f"{alias}." if alias else ""
+    key = f"({a}kind, COALESCE({a}donor_id, 0), {a}holder_id, {a}family_id)"
+    return f"{key} IN (VALUES {rows})", params
 
 
 def blocks_q(blocks: list[Block]) -> Q:
@@ -419,17 +421,6 @@ def _movement_values(flows: list[Flow], tree: Tree) -> dict:
     }
 
 
-def _supersede(superseded: set[Origin], counted: set[Origin]) -> set[Pair]:
-    """Flag the ledger rows of reports merged into movements, unflag the others."""
-    stale: set[Pair] = set()
-    for origins, flag in ((superseded, True), (counted, False)):
-        for query in origin_filters(origins):
-            rows = LedgerEntry.objects.filter(query, is_cancelled=False).exclude(is_superseded=flag)
-            stale.update(rows.values_list("holder_id", "system_id").distinct())
-            rows.update(is_superseded=flag)
-    return stale
-
-
 def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]:
     """Recompute the movements of these blocks from their reports and the editors'
     decisions: create, update or delete movements, link the reports, supersede their ledger
@@ -460,11 +451,12 @@ def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]
             candidates[block].append((a, b))
 
         posts: dict[Origin, list[EntrySpec]] = {}
-        superseded: set[Origin] = set()
-        counted: set[Origin] = set()
         link_updates: list[MovementReport] = []
         pending_wanted: dict[tuple[str, str], tuple[Block, float, str, str]] = {}
-        written = 0
+        created: list[Movement] = []
+        changed: list[Movement] = []
+        gone: list[Movement] = []
+        plans: list[tuple[Movement, list[Flow], list[Edge]]] = []
         for block in blocks_list:
             flows: dict[str, Flow] = {}
             for report in reports_by_block.get(block, []):
@@ -536,74 +528,144 @@ def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]
                     if shared is not None:
                         chosen[index] = (keys, unused.pop(shared))
             for pk, movement in sorted(unused.items()):  # no longer a movement
-                MovementReport.objects.filter(movement=movement).update(movement=None)
                 posts[(MOVEMENT_ORIGIN, pk)] = []
-                tracked_delete(movement)
-            in_movement: set[str] = set()
+                gone.append(movement)
             for keys, movement in chosen:
                 members = [flows[k] for k in keys]
                 values = _movement_values(members, tree)
                 if movement is None:
                     movement = Movement(**values)
-                    tracked_save(movement)
-                    written += 1
+                    created.append(movement)
                 elif any(getattr(movement, name) != value for name, value in values.items()):
                     for name, value in values.items():
                         setattr(movement, name, value)
-                    tracked_save(movement)
-                    written += 1
-                reconciled = Range(movement.quantity_low, movement.quantity_high)
-                posts[(MOVEMENT_ORIGIN, movement.pk)] = movement_entries(
-                    kind=movement.kind,
-                    donor_id=movement.donor_id,
-                    holder_id=movement.holder_id,
-                    system_id=movement.system_id,
-                    flows=members,
-                    reconciled=reconciled,
-                    conflict=movement.conflict,
-                    grade=movement.best_grade,
-                    label=_label(movement, members, names),
-                )
-                for flow in members:
-                    in_movement.add(flow.key)
-                    touching = [e for e in edges if flow.key in (e.a, e.b)]
-                    confirmed = any(e.status == MatchStatus.CONFIRMED for e in touching)
-                    best = max(touching, key=lambda e: e.score, default=None)
-                    other = None
-                    if best is not None:
-                        other = flows[best.b if best.a == flow.key else best.a].dataset
-                    link = {
-                        "movement_id": movement.pk,
-                        "score": best.score if best else None,
-                        "decision": MatchStatus.CONFIRMED if confirmed else MatchStatus.AUTO,
-                        "reason": (
-                            f"matched {other} (score {best.score:.2f})" if best else "confirmed"
-                        ),
-                    }
-                    for report in flow.reports:
-                        superseded.add((report.origin_model, report.origin_id))
-                        _link(report, link, now, link_updates)
+                    changed.append(movement)
+                plans.append((movement, members, edges))
             for key, flow in flows.items():
-                if key in in_movement:
-                    continue
+                if key not in {k for keys, _ in chosen for k in keys}:
+                    for report in flow.reports:
+                        _link(
+                            report,
+                            {"movement_id": None, "score": None, "decision": "", "reason": ""},
+                            now,
+                            link_updates,
+                        )
+
+        # the movements' writes, in bulk, with their history
+        for movement in gone:
+            tracked_delete(movement)
+        tracked_bulk_create(Movement, created)
+        if changed:
+            tracked_bulk_update(Movement, changed, MOVEMENT_FIELDS)
+        for movement, members, edges in plans:
+            reconciled = Range(movement.quantity_low, movement.quantity_high)
+            posts[(MOVEMENT_ORIGIN, movement.pk)] = movement_entries(
+                kind=movement.kind,
+                donor_id=movement.donor_id,
+                holder_id=movement.holder_id,
+                system_id=movement.system_id,
+                flows=members,
+                reconciled=reconciled,
+                conflict=movement.conflict,
+                grade=movement.best_grade,
+                label=_label(movement, members, names),
+            )
+            for flow in members:
+                touching = [e for e in edges if flow.key in (e.a, e.b)]
+                confirmed = any(e.status == MatchStatus.CONFIRMED for e in touching)
+                best = max(touching, key=lambda e: e.score, default=None)
+                other = None
+                if best is not None:
+                    other_key = best.b if best.a == flow.key else best.a
+                    other = next((f.dataset for f in members if f.key == other_key), None)
+                link = {
+                    "movement_id": movement.pk,
+                    "score": best.score if best else None,
+                    "decision": MatchStatus.CONFIRMED if confirmed else MatchStatus.AUTO,
+                    "reason": (
+                        f"matched {other} (score {best.score:.2f})"
+                        if best and other
+                        else "confirmed"
+                    ),
+                }
                 for report in flow.reports:
-                    counted.add((report.origin_model, report.origin_id))
-                    _link(
-                        report,
-                        {"movement_id": None, "score": None, "decision": "", "reason": ""},
-                        now,
-                        link_updates,
-                    )
-        MovementReport.objects.bulk_update(
-            link_updates,
-            ["movement", "score", "decision", "decided_by", "decided_at", "reason"],
-            batch_size=2000,
-        )
-        stale = _supersede(superseded, counted)
+                    _link(report, link, now, link_updates)
+        links_write(link_updates)
+        stale = supersede_blocks(blocks_list)
         ledger_post(posts)
         estimates_mark_stale(stale)
         pending = _review_queue(blocks_list, decisions, pending_wanted)
-    return {"movements": written, "pending": pending}
+    return {"movements": len(created) + len(changed) + len(gone), "pending": pending}
+
+
+MOVEMENT_FIELDS = [
+    "kind",
+    "donor",
+    "holder",
+    "system",
+    "family",
+    "date_earliest",
+    "date_latest",
+    "quantity_low",
+    "quantity_high",
+    "best_grade",
+    "conflict",
+    "dataset_count",
+    "report_count",
+]
+LINK_COLUMNS = ("movement_id", "score", "decision", "decided_by", "decided_at", "reason")
+
+
+def links_write(reports: list[MovementReport]) -> None:
+    """Write the links of these reports: one UPDATE … FROM (VALUES …) per few thousand rows
+    on PostgreSQL, one executemany elsewhere (a bulk_update's CASE per field is quadratic)."""
+    if not reports:
+        return
+    table = connection.ops.quote_name(REPORT)
+    rows = [(r.pk, *(getattr(r, c) for c in LINK_COLUMNS)) for r in reports]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            casts = ("bigint", "bigint", "double precision", "varchar", "varchar",
+                     "timestamptz", "varchar")  # fmt: skip
+            marks = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+            sets = ", ".join(f"{c} = v.{c}" for c in LINK_COLUMNS)
+            for start in range(0, len(rows), 2000):
+                chunk = rows[start : start + 2000]
+                cursor.execute(
+                    f"UPDATE {table} AS t SET {sets} FROM (VALUES "
+                    + ", ".join([marks] * len(chunk))
+                    + f") AS v (id, {', '.join(LINK_COLUMNS)}) WHERE t.id = v.id",
+                    [value for row in chunk for value in row],
+                )
+        else:
+            sets = ", ".join(f"{c} = %s" for c in LINK_COLUMNS)
+            cursor.executemany(
+                f"UPDATE {table} SET {sets} WHERE id = %s",
+                [(*row[1:], row[0]) for row in rows],
+            )
+
+
+def supersede_blocks(blocks: list[Block]) -> set[Pair]:
+    """Flag the uncancelled ledger rows of the reports of these blocks that are in a
+    movement as superseded, unflag the others: one statement per chunk of blocks. Returns
+    the pairs whose rows changed (their estimates are stale)."""
+    ledger = LedgerEntry._meta.db_table
+    stale: set[Pair] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(blocks), 200):
+            where, params = _blocks_where(blocks[start : start + 200], alias="r")
+            cursor.execute(
+                f"""UPDATE {ledger} SET is_superseded = NOT is_superseded
+                WHERE is_cancelled = false AND id IN (
+                    SELECT l.id FROM {ledger} l JOIN {REPORT} r
+                      ON r.origin_model = l.origin_model AND r.origin_id = l.origin_id
+                    WHERE l.is_cancelled = false AND {where}
+                      AND l.is_superseded <> (r.movement_id IS NOT NULL))
+                RETURNING holder_id, system_id""",
+                params,
+            )
+            stale.update((h, s) for h, s in cursor.fetchall())
+    return stale
 
 
 def _names(reports_by_block: dict) -> dict[str, dict[int, str]]:
