@@ -108,7 +108,10 @@ class Tree:
     """The catalogue's family tree, read once per matching run."""
 
     def __init__(self) -> None:
-        self.parents = dict(WeaponSystem.objects.values_list("pk", "parent_id"))
+        # only variants have a parent: roots (most systems) are not read
+        self.parents = dict(
+            WeaponSystem.objects.filter(parent__isnull=False).values_list("pk", "parent_id")
+        )
 
     def ancestors(self, pk: int) -> list[int]:
         """The system, then its parent, … up to the root."""
@@ -304,8 +307,8 @@ def candidate_pairs(blocks: list[Block]) -> list[tuple[Block, str, str]]:
     """The candidate pairs of flows in these blocks, as (block, flow key, flow key)."""
     found = []
     with connection.cursor() as cursor:
-        for start in range(0, len(blocks), 200):
-            where, params = _blocks_where(blocks[start : start + 200])
+        for start in range(0, len(blocks), 1000):
+            where, params = _blocks_where(blocks[start : start + 1000])
             cursor.execute(candidates_sql(where), params)
             for kind, donor, holder, family, set_a, sys_a, set_b, sys_b in cursor.fetchall():
                 block = (kind, donor, holder, family)
@@ -434,17 +437,21 @@ def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]
         reports_by_block: dict[Block, list[MovementReport]] = defaultdict(list)
         movements_by_block: dict[Block, list[Movement]] = defaultdict(list)
         decisions: dict[tuple[str, str], MatchDecision] = {}
-        for start in range(0, len(blocks_list), 200):
-            chunk = blocks_list[start : start + 200]
-            query = blocks_q(chunk)
-            for report in MovementReport.objects.filter(query).order_by(
-                "origin_model", "origin_id"
+        for start in range(0, len(blocks_list), 1000):
+            chunk = blocks_list[start : start + 1000]
+            for model, order, target in (
+                (MovementReport, ("origin_model", "origin_id"), "report"),
+                (Movement, ("id",), "movement"),
+                (MatchDecision, ("id",), "decision"),
             ):
-                reports_by_block[block_of(report)].append(report)
-            for movement in Movement.objects.filter(query).order_by("id"):
-                movements_by_block[block_of(movement)].append(movement)
-            for decision in MatchDecision.objects.filter(query).order_by("id"):
-                decisions[(decision.flow_a, decision.flow_b)] = decision
+                where, params = _blocks_where(chunk, alias=model._meta.db_table)
+                for row in model.objects.extra(where=[where], params=params).order_by(*order):
+                    if target == "report":
+                        reports_by_block[block_of(row)].append(row)
+                    elif target == "movement":
+                        movements_by_block[block_of(row)].append(row)
+                    else:
+                        decisions[(row.flow_a, row.flow_b)] = row
         names = _names(reports_by_block)
         candidates: dict[Block, list[tuple[str, str]]] = defaultdict(list)
         for block, a, b in candidate_pairs(blocks_list):
@@ -652,8 +659,8 @@ def supersede_blocks(blocks: list[Block]) -> set[Pair]:
     ledger = LedgerEntry._meta.db_table
     stale: set[Pair] = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(blocks), 200):
-            where, params = _blocks_where(blocks[start : start + 200], alias="r")
+        for start in range(0, len(blocks), 1000):
+            where, params = _blocks_where(blocks[start : start + 1000], alias="r")
             cursor.execute(
                 f"""UPDATE {ledger} SET is_superseded = NOT is_superseded
                 WHERE is_cancelled = false AND id IN (

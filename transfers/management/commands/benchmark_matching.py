@@ -114,7 +114,7 @@ class Command(BaseCommand):
                 if dataset == 0 and flow % 5 == 0:  # yearly rows that add up
                     parts = [(quantity // 2, 2022), (quantity - quantity // 2, 2023)]
                 if dataset == n_sets - 1 and flow % 10 == 0:  # a disagreeing dataset
-                    parts = [(quantity * 3, None)]
+                    parts = [(quantity * 2, None)]
                 for amount, year in parts:
                     origin += 1
                     pk = origin * n_sets + dataset  # pk % n_sets is the dataset
