@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from core.api.history import HistoryViewSet, history_register
 from inventory.api.views import CountryViewSet, WeaponSystemViewSet
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias
+from stock.api.movements import ConflictViewSet, MovementViewSet
 from stock.api.views import StockEstimateViewSet
 from transfers.api import views
 from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Source, Transfer
@@ -25,6 +26,8 @@ router.register("authorizations", views.AuthorizationViewSet, basename="authoriz
 router.register("sources", views.SourceViewSet, basename="source")
 router.register("citations", views.CitationViewSet, basename="citation")
 router.register("estimates", StockEstimateViewSet, basename="stockestimate")
+router.register("movements", MovementViewSet, basename="movement")
+router.register("conflicts", ConflictViewSet, basename="conflict")
 
 history_register(Country, CountryAlias, WeaponSystem, WeaponSystemAlias)
 history_register(Holding, Pledge, Transfer, Expenditure, Authorization, Source, Citation)

@@ -8,11 +8,27 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from core.admin import TrackedAdmin
 from inventory.admin import CountryAdmin, WeaponSystemAdmin
 from inventory.models import Country
-from stock.models import LedgerEntry, StockEstimate
+from stock.choices import MatchStatus
+from stock.models import (
+    LedgerEntry,
+    MatchDecision,
+    Movement,
+    MovementConflict,
+    MovementReport,
+    StockEstimate,
+)
 from stock.refresh import estimates_refresh_pairs
 from stock.selectors import estimate_explanation, estimate_series
+from stock.services import (
+    match_confirm,
+    match_reject,
+    match_set_status,
+    movement_merge,
+    movement_split,
+)
 
 
 class EstimateRangesMixin:
@@ -292,7 +308,8 @@ class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
             return "No ledger rows."
         body = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
             (
                 (
                     item["entry"].date_display,
@@ -301,13 +318,14 @@ class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
                     _record_link(item),
                     item["entry"].grade or "unsourced",
                     _citations_html(item["citations"]),
+                    _counted_html(item),
                 )
                 for item in items
             ),
         )
         return format_html(
             "<table><thead><tr><th>date</th><th>movement</th><th>quantity</th>"
-            "<th>record</th><th>grade</th><th>citations</th></tr></thead>"
+            "<th>record</th><th>grade</th><th>citations</th><th>counted</th></tr></thead>"
             "<tbody>{}</tbody></table>",
             body,
         )
@@ -346,8 +364,35 @@ def _record_link(item):
     record = item["record"]
     if record is None:
         return item["entry"].origin_label
-    url = reverse(f"admin:transfers_{record._meta.model_name}_change", args=[record.pk])
+    meta = record._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
     return format_html('<a href="{}">{}</a>', url, item["entry"].origin_label)
+
+
+def _counted_html(item):
+    """Counted, left out as a duplicate (and why), or a movement with its reports and the
+    datasets that set each bound."""
+    if not item["counted"]:
+        return format_html('<em style="color:#666">left out: {}</em>', item["left_out"])
+    bounds = item.get("movement")
+    if bounds is None:
+        return "counted"
+    movement = bounds["movement"]
+    reports = format_html_join(
+        "<br>",
+        "[{}] {}",
+        ((r.dataset, _origin_link(r.origin_model, r.origin_id, r.origin_label))
+         for r in movement.reports.all()),
+    )  # fmt: skip
+    return format_html(
+        "counted once{}: {} reports; datasets {}; low bound set by {}, high bound by {}<br>{}",
+        " (CONFLICT: the range covers disagreeing reports)" if movement.conflict else "",
+        movement.report_count,
+        ", ".join(f"{name} {total}" for name, total in bounds["datasets"].items()),
+        ", ".join(bounds["low_set_by"]) or "–",
+        ", ".join(bounds["high_set_by"]) or "–",
+        reports,
+    )
 
 
 def _citations_html(citations):
@@ -366,3 +411,230 @@ def _citations_html(citations):
             for c in citations
         ),
     )
+
+
+# -- movements: one real movement, many reports (docs/reconciliation.md) ---------------------
+
+DECIDE_PERMISSION = "stock.change_matchdecision"
+
+
+class DecideMixin:
+    """Admin actions that decide about matches declare the permission they need."""
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm(DECIDE_PERMISSION)
+
+
+class DatasetFilter(admin.SimpleListFilter):
+    """Movements with a report from this dataset."""
+
+    title = "dataset"
+    parameter_name = "dataset"
+
+    def lookups(self, request, model_admin):
+        datasets = (
+            MovementReport.objects.exclude(movement=None)
+            .order_by("dataset")
+            .values_list("dataset", flat=True)
+            .distinct()
+        )
+        return [(name, name) for name in datasets[:100]]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(reports__dataset=self.value()).distinct()
+        return queryset
+
+
+class MovementReportInline(admin.TabularInline):
+    model = MovementReport
+    extra = 0
+    can_delete = False
+    fields = [
+        "dataset",
+        "record",
+        "quantity",
+        "date",
+        "date_precision",
+        "grade",
+        "score",
+        "decision",
+        "decided_by",
+        "decided_at",
+        "reason",
+    ]
+    readonly_fields = fields
+    verbose_name_plural = "reports of this movement (their own ledger rows are superseded)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="record")
+    def record(self, obj):
+        return _origin_link(obj.origin_model, obj.origin_id, obj.origin_label)
+
+    @admin.display(description="quantity")
+    def quantity(self, obj):
+        return _range_text(obj)
+
+
+def _origin_link(model: str, pk: int, label: str):
+    app, name = model.split(".", 1)
+    if app != "transfers":
+        return label
+    url = reverse(f"admin:transfers_{name}_change", args=[pk])
+    return format_html('<a href="{}">{}</a>', url, label)
+
+
+@admin.action(description="Merge the selected movements into one", permissions=["decide"])
+def merge_movements(modeladmin, request, queryset):
+    from django.core.exceptions import ValidationError
+
+    try:
+        movement_merge(movements=list(queryset), actor=request.user, reason="merged in the admin")
+    except ValidationError as exc:
+        modeladmin.message_user(request, "; ".join(exc.messages), messages.ERROR)
+        return
+    modeladmin.message_user(request, "Merged: the movements count once.", messages.SUCCESS)
+
+
+@admin.register(Movement)
+class MovementAdmin(DecideMixin, TrackedAdmin):
+    """Movements: each counts once in the estimates, however many reports describe it."""
+
+    list_display = [
+        "__str__",
+        "kind",
+        "quantity_display",
+        "conflict",
+        "best_grade",
+        "dataset_count",
+        "report_count",
+        "date_earliest",
+        "date_latest",
+    ]
+    list_filter = ["conflict", "kind", DatasetFilter, "holder", "donor"]
+    list_select_related = ["donor", "holder", "system"]
+    search_fields = ["holder__name", "donor__name", "system__name", "family__name"]
+    inlines = [MovementReportInline]
+    actions = [merge_movements]
+    readonly_fields = [
+        "kind",
+        "donor",
+        "holder",
+        "system",
+        "family",
+        "date_earliest",
+        "date_latest",
+        "quantity_display",
+        "conflict",
+        "best_grade",
+        "dataset_count",
+        "report_count",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="reconciled quantity")
+    def quantity_display(self, obj):
+        return obj.quantity_display
+
+
+@admin.register(MovementConflict)
+class ConflictAdmin(MovementAdmin):
+    """Movements whose datasets disagree (disjoint ranges): counted with the range that
+    covers them, flagged until an editor splits them or corrects a report."""
+
+    list_filter = ["kind", DatasetFilter, "holder", "donor", "family"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(conflict=True)
+
+
+@admin.action(description="Split the selected reports off their movements", permissions=["decide"])
+def split_reports(modeladmin, request, queryset):
+    count = 0
+    for report in queryset.exclude(movement=None):
+        movement_split(report=report, actor=request.user, reason="split in the admin")
+        count += 1
+    modeladmin.message_user(request, f"Split {count} report(s) off.", messages.SUCCESS)
+
+
+@admin.register(MovementReport)
+class MovementReportAdmin(DecideMixin, admin.ModelAdmin):
+    """Every report the matching reads, with its dataset and its movement, if any."""
+
+    list_display = [
+        "origin_label",
+        "dataset",
+        "kind",
+        "quantity",
+        "date",
+        "movement",
+        "score",
+        "decision",
+    ]
+    list_filter = ["dataset", "kind", "decision"]
+    list_select_related = ["movement"]
+    search_fields = ["origin_label", "dataset"]
+    actions = [split_reports]
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="quantity")
+    def quantity(self, obj):
+        return _range_text(obj)
+
+
+@admin.action(description="Confirm: the same movement (count once)", permissions=["decide"])
+def confirm_matches(modeladmin, request, queryset):
+    for decision in queryset:
+        match_confirm(decision=decision, actor=request.user, reason="confirmed in the admin")
+    modeladmin.message_user(request, "Confirmed.", messages.SUCCESS)
+
+
+@admin.action(
+    description="Reject: different movements (never proposed again)", permissions=["decide"]
+)
+def reject_matches(modeladmin, request, queryset):
+    for decision in queryset:
+        match_reject(decision=decision, actor=request.user, reason="rejected in the admin")
+    modeladmin.message_user(request, "Rejected.", messages.SUCCESS)
+
+
+@admin.register(MatchDecision)
+class MatchDecisionAdmin(DecideMixin, TrackedAdmin):
+    """The review queue (pending pairs) and the editors' decisions, with who, when, why."""
+
+    list_display = ["label_a", "label_b", "score", "status", "decided_by", "decided_at"]
+    list_filter = ["status", "kind", "holder"]
+    search_fields = ["label_a", "label_b", "reason"]
+    actions = [confirm_matches, reject_matches]
+    fields = ["label_a", "label_b", "score", "status", "reason", "decided_by", "decided_at"]
+    readonly_fields = ["label_a", "label_b", "score", "decided_by", "decided_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if obj.status in (MatchStatus.CONFIRMED, MatchStatus.REJECTED):
+            match_set_status(decision=obj, status=obj.status, actor=request.user, reason=obj.reason)
+        else:
+            super().save_model(request, obj, form, change)

@@ -19,3 +19,22 @@ class LedgerKind(models.TextChoices):
 class EstimateScope(models.TextChoices):
     SYSTEM = "system", "This system"
     FAMILY = "family", "Family (the system and its variants)"
+
+
+class MovementKind(models.TextChoices):
+    """What kind of real movement several reports can describe (from their ledger rows)."""
+
+    TRANSFER = "transfer", "Transfer (delivery)"
+    PLEDGE = "pledge", "Pledge (not yet delivered)"
+    ORDER = "order", "Order (contracted)"
+    PRODUCTION = "production", "Production"
+    EXPENDITURE = "expenditure", "Expenditure (used, lost, retired)"
+
+
+class MatchStatus(models.TextChoices):
+    """How a report came to be in its movement, or what an editor decided about a pair."""
+
+    AUTO = "auto", "Accepted automatically (score above the threshold)"
+    PENDING = "pending", "Waiting for review"
+    CONFIRMED = "confirmed", "Confirmed by an editor"
+    REJECTED = "rejected", "Rejected by an editor (never proposed again)"

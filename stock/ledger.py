@@ -254,6 +254,9 @@ class Rebuilder:
     existing: Callable[[str, list[int]], set[int]]
     models: tuple[str, ...]
     records: Callable[[str, list[int]], dict[int, Any]] = lambda model, ids: {}
+    # the dataset each origin comes from (rows of one dataset add up; reports of one
+    # movement from different datasets are counted once: stock.matching)
+    datasets: Callable[[str, list[int]], dict[int, str]] = lambda model, ids: {}
 
 
 _rebuilders: list[Rebuilder] = []
@@ -275,6 +278,22 @@ def origin_records(ids_by_model: dict[str, set[int]]) -> dict[tuple[str, int], A
             if ids:
                 for pk, record in rebuilder.records(model, sorted(ids)).items():
                     found[(model, pk)] = record
+    return found
+
+
+def origin_datasets(ids_by_model: dict[str, set[int]]) -> dict[tuple[str, int], str]:
+    """The dataset of each origin ("sipri", "kiel", "source:12" …), from the owners
+    registered with `register_rebuilder`; an origin nobody names is a dataset of its own."""
+    found: dict[tuple[str, int], str] = {}
+    for rebuilder in _rebuilders:
+        for model in rebuilder.models:
+            ids = ids_by_model.get(model)
+            if ids:
+                for pk, dataset in rebuilder.datasets(model, sorted(ids)).items():
+                    found[(model, pk)] = dataset
+    for model, ids in ids_by_model.items():
+        for pk in ids:
+            found.setdefault((model, pk), f"{model}:{pk}")
     return found
 
 

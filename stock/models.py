@@ -13,8 +13,9 @@ from __future__ import annotations
 from django.db import models
 
 from core.choices import DatePrecision
+from core.history import tracked_history
 from inventory.models import Country, WeaponSystem
-from stock.choices import EstimateScope, LedgerKind
+from stock.choices import EstimateScope, LedgerKind, MatchStatus, MovementKind
 
 
 class LedgerEntry(models.Model):
@@ -59,6 +60,12 @@ class LedgerEntry(models.Model):
         help_text="Best Admiralty grade of the origin's citations (B2); empty: unsourced.",
     )
     is_cancelled = models.BooleanField(default=False)
+    is_superseded = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="A report merged into a movement: the movement's own rows count instead "
+        "(stock.movements). Superseded rows stay for the explanation; estimates skip them.",
+    )
     posted_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
@@ -96,6 +103,12 @@ class LedgerEntry(models.Model):
         from core.values import format_date
 
         return format_date(self.date, self.date_precision, self.date_latest)
+
+
+# The ledger rows an estimate counts: not cancelled, and not a report superseded by the
+# movement it was merged into. One definition, in ORM and SQL form.
+COUNTED = models.Q(is_cancelled=False, is_superseded=False)
+COUNTED_SQL = "is_cancelled = false AND is_superseded = false"
 
 
 class StaleEstimate(models.Model):
@@ -183,6 +196,12 @@ class StockEstimate(EstimateValues):
         max_length=10, choices=EstimateScope.choices, default=EstimateScope.SYSTEM
     )
     computed_at = models.DateTimeField()
+    conflict = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="A movement counted here is reported with ranges that disagree "
+        "(stock.movements): the estimate uses the range that covers the reports.",
+    )
 
     class Meta:
         db_table = "inventory_stockestimate"
@@ -220,3 +239,194 @@ class EstimatePoint(EstimateValues):
 
     def __str__(self) -> str:
         return f"{self.holder} – {self.system} as of {self.as_of}: {self.on_hand}"
+
+
+# -- movements: one real movement, many reports (docs/reconciliation.md) --------------------
+
+
+class Movement(models.Model):
+    """One real movement that several reports (ledger origins from different datasets or
+    sources) describe. Its reports' ledger rows are superseded; the movement posts its own
+    reconciled rows (origin "stock.movement"), so the estimates count it once.
+
+    `quantity_low`/`quantity_high` is the reconciled range: what the datasets agree on, or,
+    when their ranges are disjoint (`conflict`), the range that covers them all."""
+
+    kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    donor = models.ForeignKey(
+        Country, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    holder = models.ForeignKey(
+        Country,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The recipient of a transfer or pledge; the holder otherwise.",
+    )
+    system = models.ForeignKey(
+        WeaponSystem,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The most specific system all its reports agree on (its rows post here).",
+    )
+    family = models.ForeignKey(WeaponSystem, on_delete=models.PROTECT, related_name="+")
+    date_earliest = models.DateField(null=True, blank=True)
+    date_latest = models.DateField(null=True, blank=True)
+    quantity_low = models.PositiveIntegerField()
+    quantity_high = models.PositiveIntegerField(null=True, blank=True)
+    best_grade = models.CharField(max_length=2, blank=True)
+    conflict = models.BooleanField(
+        default=False, help_text="The datasets' ranges are disjoint: counted with the cover."
+    )
+    dataset_count = models.PositiveIntegerField(default=0)
+    report_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = tracked_history()
+
+    class Meta:
+        ordering = ["holder", "system", "id"]
+        indexes = [
+            models.Index(fields=["kind", "holder", "family"], name="movement_block_idx"),
+            models.Index(fields=["conflict"], name="movement_conflict_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity_high__isnull=True)
+                | models.Q(quantity_low__lte=models.F("quantity_high")),
+                name="movement_quantity_low_lte_high",
+                violation_error_message="The low quantity must not exceed the high quantity.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        donor = f"{self.donor} → " if self.donor_id else ""
+        flag = " (conflict)" if self.conflict else ""
+        return f"{donor}{self.holder}: {self.system} ({self.quantity_display}){flag}"
+
+    @property
+    def quantity_display(self) -> str:
+        from stock.estimates import Range
+
+        return Range(self.quantity_low, self.quantity_high).display()
+
+
+class MovementConflict(Movement):
+    """The movements in conflict (the admin's conflicts list)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "conflict"
+        verbose_name_plural = "conflicts (movements whose reports disagree)"
+
+
+class MovementReport(models.Model):
+    """A ledger origin (one record: a report of what one dataset or source states), as the
+    matching reads it, and its link to at most one movement: with the match score, how it
+    was decided, by whom, when and why.
+
+    Derived from the ledger rows of the origin (`stock.matching.reports_sync`); the dataset
+    comes from the origin's owner (`stock.ledger.origin_datasets`): rows of one dataset add
+    up, reports from different datasets of one flow must not."""
+
+    origin_model = models.CharField(max_length=60)
+    origin_id = models.PositiveBigIntegerField()
+    origin_label = models.CharField(max_length=300)
+    dataset = models.CharField(
+        max_length=100, help_text='"sipri", "oryx-supplied", "kiel", "source:12", …'
+    )
+    kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    donor = models.ForeignKey(
+        Country, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    holder = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="+")
+    system = models.ForeignKey(WeaponSystem, on_delete=models.PROTECT, related_name="+")
+    family = models.ForeignKey(WeaponSystem, on_delete=models.PROTECT, related_name="+")
+    quantity_low = models.PositiveIntegerField()
+    quantity_high = models.PositiveIntegerField(null=True, blank=True)
+    quantity_text = models.CharField(max_length=200, blank=True)
+    date = models.DateField(null=True, blank=True)
+    date_precision = models.CharField(
+        max_length=12, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    window_start = models.DateField(
+        null=True, blank=True, help_text="The date widened by its precision; empty: any date."
+    )
+    window_end = models.DateField(null=True, blank=True)
+    via_contract = models.BooleanField(default=False)
+    grade = models.CharField(max_length=2, blank=True)
+    movement = models.ForeignKey(
+        Movement, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    score = models.FloatField(null=True, blank=True, help_text="The best match score (0–1).")
+    decision = models.CharField(max_length=10, choices=MatchStatus.choices, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["origin_model", "origin_id"]
+        verbose_name = "movement report"
+        indexes = [
+            models.Index(fields=["kind", "holder", "family", "dataset"], name="report_block_idx"),
+            models.Index(fields=["holder", "system"], name="report_pair_idx"),
+            models.Index(fields=["donor", "system"], name="report_donor_pair_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["origin_model", "origin_id"], name="movementreport_origin_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.dataset}] {self.origin_label}"
+
+    @property
+    def flow_key(self) -> str:
+        from stock.matching import flow_key
+
+        return flow_key(self.dataset, self.kind, self.donor_id, self.holder_id, self.system_id)
+
+
+class MatchDecision(models.Model):
+    """A pair of dataset flows (one dataset's reports of one kind, parties and system) that
+    may be one movement: waiting for review, or decided by an editor. A rejected pair is
+    never proposed again; a confirmed one is merged whatever its score."""
+
+    flow_a = models.CharField(max_length=200)
+    flow_b = models.CharField(max_length=200)
+    label_a = models.CharField(max_length=300, blank=True)
+    label_b = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    donor = models.ForeignKey(
+        Country, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    holder = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="+")
+    family = models.ForeignKey(WeaponSystem, on_delete=models.PROTECT, related_name="+")
+    score = models.FloatField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=MatchStatus.choices, default=MatchStatus.PENDING
+    )
+    decided_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = tracked_history()
+
+    class Meta:
+        ordering = ["-score", "id"]
+        verbose_name = "match to review"
+        verbose_name_plural = "matches to review"
+        indexes = [models.Index(fields=["status", "kind", "holder"], name="match_status_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["flow_a", "flow_b"], name="matchdecision_pair_unique"),
+            models.CheckConstraint(
+                condition=models.Q(flow_a__lt=models.F("flow_b")),
+                name="matchdecision_pair_ordered",
+                violation_error_message="A pair is stored in order (flow_a < flow_b).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label_a} ~ {self.label_b} ({self.get_status_display()})"

@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from inventory.models import WeaponSystem
 from stock.choices import EstimateScope
-from stock.models import LedgerEntry, StaleEstimate, StockEstimate
+from stock.models import COUNTED_SQL, LedgerEntry, StaleEstimate, StockEstimate
+from stock.movements import conflicts_flag
 
 Pair = tuple[int, int]
 
@@ -102,7 +103,7 @@ def _system_select(where: str, lineage: Sequence[Pair] = ()) -> str:
                COALESCE(date_latest, %(today)s) AS dl,
                COALESCE(date, '0001-01-01') AS d, via_contract, grade
         FROM {LEDGER}
-        WHERE is_cancelled = false AND (date_earliest IS NULL OR date_earliest <= %(as_of)s)
+        WHERE {COUNTED_SQL} AND (date_earliest IS NULL OR date_earliest <= %(as_of)s)
           AND {where}"""
     classes = ["rec", "snt", "exp", "pin", "pout", "ord", "con"]
     if lineage:
@@ -258,7 +259,7 @@ def _delete_orphans_sql(scope_filter: str, lineage: Sequence[Pair]) -> list[str]
     statements = [
         f"""DELETE FROM {ESTIMATE} WHERE scope = 'system' AND {scope_filter} AND NOT EXISTS (
             SELECT 1 FROM {LEDGER} l WHERE l.holder_id = {ESTIMATE}.holder_id
-              AND l.system_id = {ESTIMATE}.system_id AND l.is_cancelled = false
+              AND l.system_id = {ESTIMATE}.system_id AND l.is_cancelled = false AND l.is_superseded = false
               AND (l.date_earliest IS NULL OR l.date_earliest <= %(as_of)s))"""
     ]
     if lineage:
@@ -400,6 +401,9 @@ def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
                 _delete_orphans_sql(f"{holders} AND {_ids_sql('system_id', families)}", lineage)[1],
                 params,
             )
+        conflicts_flag(
+            cursor, _pairs_sql(pairs), lineage, holders=_ids_sql("holder_id", holder_ids)
+        )
         for start in range(0, len(pairs), 500):
             StaleEstimate.objects.filter(
                 pairs_condition(pairs[start : start + 500]), marked_at__lte=started
@@ -427,5 +431,6 @@ def estimates_refresh_all() -> dict[str, int]:
             written += max(cursor.rowcount, 0)
         for statement in _delete_orphans_sql("1 = 1", lineage):
             cursor.execute(statement, params)
+        conflicts_flag(cursor, "1 = 1", lineage, holders="1 = 1")
         StaleEstimate.objects.filter(marked_at__lte=started).delete()
     return {"estimates": written}

@@ -97,24 +97,158 @@ def estimate_explanation(
 ) -> list[dict]:
     """The ledger rows behind an estimate in date order ("why this number"), each with the
     record it came from and that record's citations with their sources (loaded through the
-    registry of ledger origins, `stock.ledger.origin_records`). A constant number of
-    queries, whatever the number of rows."""
+    registry of ledger origins, `stock.ledger.origin_records`). A movement's row comes with
+    its reports and which datasets set each bound; a report's row that a movement
+    superseded is shown as left out (`counted` false), saying of which movement it is a
+    duplicate and why. A constant number of queries, whatever the number of rows."""
     from stock.ledger import origin_records
+    from stock.models import MovementReport
+    from stock.movements import MOVEMENT_ORIGIN, movement_bounds
 
     rows = list(estimate_ledger_rows(holder_id, system_id, scope, as_of))
     by_model: dict[str, set[int]] = {}
     for row in rows:
         by_model.setdefault(row.origin_model, set()).add(row.origin_id)
+    # the movements that superseded some of these rows (their reports were merged)
+    superseded = [row for row in rows if row.is_superseded]
+    links: dict[tuple[str, int], int] = {}
+    if superseded:
+        from stock.matching import origin_filters
+
+        for query in origin_filters({(r.origin_model, r.origin_id) for r in superseded}):
+            for model, pk, movement_id in MovementReport.objects.filter(query).values_list(
+                "origin_model", "origin_id", "movement_id"
+            ):
+                if movement_id is not None:
+                    links[(model, pk)] = movement_id
+                    by_model.setdefault(MOVEMENT_ORIGIN, set()).add(movement_id)
     records = origin_records(by_model)
     explained = []
     for row in rows:
         record = records.get((row.origin_model, row.origin_id))
         citations = getattr(record, "citations", None)
-        explained.append(
+        item = {
+            "entry": row,
+            "record": record,
+            "citations": list(citations.all()) if citations is not None else [],
+            "counted": not row.is_superseded,
+            "left_out": "",
+            "movement": None,
+        }
+        if row.origin_model == MOVEMENT_ORIGIN and record is not None:
+            item["movement"] = {"movement": record, **movement_bounds(record)}
+        if row.is_superseded:
+            movement = records.get((MOVEMENT_ORIGIN, links.get((row.origin_model, row.origin_id))))
+            if movement is not None:
+                others = sorted(
+                    {r.dataset for r in movement.reports.all()}
+                    - {
+                        r.dataset
+                        for r in movement.reports.all()
+                        if (r.origin_model, r.origin_id) == (row.origin_model, row.origin_id)
+                    }
+                )
+                item["left_out"] = (
+                    f"a duplicate: another report of movement #{movement.pk}, which "
+                    f"{', '.join(others) or 'another dataset'} also report"
+                    f"{'s' if len(others) == 1 else ''}; the movement is counted once "
+                    f"({movement.quantity_display}{', in conflict' if movement.conflict else ''})"
+                )
+            else:
+                item["left_out"] = "a duplicate: a report merged into a movement"
+        explained.append(item)
+    return explained
+
+
+# -- movements --------------------------------------------------------------------------------
+
+
+def movement_list() -> QuerySet:
+    """Movements with their parties, systems and reports (a constant number of queries)."""
+    from django.db.models import Prefetch
+
+    from stock.models import Movement, MovementReport
+
+    reports = MovementReport.objects.order_by("dataset", "date", "origin_model", "origin_id")
+    return Movement.objects.select_related("donor", "holder", "system", "family").prefetch_related(
+        Prefetch("reports", queryset=reports)
+    )
+
+
+def report_candidates(origin_model: str, origin_id: int) -> list[dict]:
+    """The likely matches of one record (a report): the flows of other datasets in its block
+    (same kind, parties and system family) that could be the same movement, best first,
+    each with its score and what became of the pair — "same movement" (counted once with
+    this one), "to review", "rejected" or "not matched" (below the review threshold, or
+    kept apart because its dataset is already in the movement)."""
+    from stock.choices import MatchStatus
+    from stock.matching import (
+        REVIEW_THRESHOLD,
+        Tree,
+        block_of,
+        blocks_q,
+        pair_score,
+    )
+    from stock.models import MatchDecision, MovementReport
+    from stock.movements import Flow, windows_overlap
+
+    report = MovementReport.objects.filter(origin_model=origin_model, origin_id=origin_id).first()
+    if report is None:
+        return []
+    tree = Tree()
+    flows: dict[str, Flow] = {}
+    for other in MovementReport.objects.filter(blocks_q([block_of(report)])).order_by("id"):
+        key = other.flow_key
+        flow = flows.setdefault(
+            key,
+            Flow(
+                key=key,
+                dataset=other.dataset,
+                kind=other.kind,
+                donor_id=other.donor_id,
+                holder_id=other.holder_id,
+                system_id=other.system_id,
+                family_id=other.family_id,
+            ),
+        )
+        flow.reports.append(other)
+    own = flows[report.flow_key]
+    decisions = {
+        (d.flow_a, d.flow_b): d.status
+        for d in MatchDecision.objects.filter(blocks_q([block_of(report)]))
+    }
+    found = []
+    for key, flow in flows.items():
+        if flow.dataset == own.dataset or not tree.related(own.system_id, flow.system_id):
+            continue
+        if not windows_overlap(own.window, flow.window):
+            continue
+        score = pair_score(own, flow, tree)
+        status = decisions.get(tuple(sorted((own.key, key))))
+        together = report.movement_id is not None and any(
+            r.movement_id == report.movement_id for r in flow.reports
+        )
+        if together:
+            state = "same movement"
+        elif status == MatchStatus.PENDING:
+            state = "to review"
+        elif status == MatchStatus.REJECTED:
+            state = "rejected"
+        elif score < REVIEW_THRESHOLD:
+            continue
+        else:
+            state = "not matched"
+        found.append(
             {
-                "entry": row,
-                "record": record,
-                "citations": list(citations.all()) if citations is not None else [],
+                "dataset": flow.dataset,
+                "score": score,
+                "status": state,
+                "movement": report.movement_id if together else None,
+                "quantity": str(flow.total),
+                "reports": [
+                    {"model": r.origin_model, "id": r.origin_id, "label": r.origin_label}
+                    for r in flow.reports
+                ],
             }
         )
-    return explained
+    return sorted(found, key=lambda item: (-item["score"], item["dataset"]))

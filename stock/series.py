@@ -21,7 +21,7 @@ from django.utils import timezone
 from core.services import rows_insert
 from stock.choices import EstimateScope
 from stock.estimates import Estimate, Movement, estimates_by_month, family_by_month
-from stock.models import EstimatePoint, LedgerEntry
+from stock.models import COUNTED, EstimatePoint, LedgerEntry
 from stock.refresh import _serialize_refreshes, family_lineage, pairs_condition
 
 Pair = tuple[int, int]
@@ -111,7 +111,7 @@ ROW_FIELDS = (
 
 
 def _ledger_movements(condition) -> Iterable[tuple[int, int, Movement]]:
-    rows = LedgerEntry.objects.filter(condition, is_cancelled=False).values_list(
+    rows = LedgerEntry.objects.filter(condition, COUNTED).values_list(
         "holder_id", "system_id", *ROW_FIELDS
     )
     for holder_id, system_id, *fields in rows:
@@ -209,7 +209,7 @@ def series_rebuild_all(*, progress=None) -> int:
     """Rewrite every point from the ledger, a few holders at a time (memory stays flat).
     `progress(n)` is called with the number of pairs done after each batch."""
     pairs = list(
-        LedgerEntry.objects.filter(is_cancelled=False)
+        LedgerEntry.objects.filter(COUNTED)
         .values_list("holder_id", "system_id")
         .distinct()
         .order_by("holder_id", "system_id")

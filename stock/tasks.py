@@ -4,8 +4,9 @@ to run twice (each recomputes from the ledger; the last writer leaves the right 
 - `estimates_refresh(pairs)`: enqueued after a commit that changed the ledger;
 - `estimates_sweep()`: on beat, refreshes pairs still marked stale (the broker was down at
   commit, or a worker died);
-- `estimates_rebuild()`: on beat, nightly: re-posts the ledger from the records, recomputes
-  every estimate and rewrites the monthly series.
+- `estimates_rebuild()`: on beat, nightly: re-posts the ledger from the records, matches
+  every report into movements again, recomputes every estimate and rewrites the monthly
+  series.
 """
 
 from __future__ import annotations
@@ -73,14 +74,16 @@ def estimates_sweep(older_than_seconds: int = 30, limit: int = 5000) -> dict:
 def estimates_rebuild() -> dict:
     """Re-post the ledger from the records, then recompute everything."""
     from stock.ledger import ledger_rebuild
+    from stock.matching import movements_match_all
     from stock.refresh import estimates_refresh_all
     from stock.series import series_rebuild_all
 
     with history_door(Door.TASK):
         ledger = ledger_rebuild()
+        movements = movements_match_all()
         estimates = estimates_refresh_all()
         points = series_rebuild_all()
-    return {**ledger, **estimates, "points": points}
+    return {**ledger, **movements, **estimates, "points": points}
 
 
 @shared_task(name="inventory.estimates_refresh_all", **RETRY)

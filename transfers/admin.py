@@ -73,7 +73,7 @@ class RecordAdmin(TrackedAdmin):
         "citations__excerpt",
         "citations__source__title",
     ]
-    readonly_fields = ["external_id", "created_at", "updated_at"]
+    readonly_fields = ["external_id", "created_at", "updated_at", "likely_matches"]
     quantity_fieldset = (
         "Quantity",
         {
@@ -96,6 +96,62 @@ class RecordAdmin(TrackedAdmin):
             "day, the end date the last. Leave the date empty if it is not known.",
         },
     )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and self.model is not Authorization:
+            fieldsets.append(
+                (
+                    "Likely matches: other datasets' reports of the same movement",
+                    {
+                        "fields": ["likely_matches"],
+                        "description": "Reports of one movement from different datasets "
+                        "are counted once (docs/reconciliation.md). Decide about uncertain "
+                        "ones in Stock ledger and estimates › Matches to review.",
+                    },
+                )
+            )
+        return fieldsets
+
+    @admin.display(description="likely matches")
+    def likely_matches(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html_join
+
+        from stock.selectors import report_candidates
+
+        candidates = report_candidates(obj._meta.label_lower, obj.pk) if obj.pk else []
+        if not candidates:
+            return "None: no other dataset reports this movement."
+
+        def reports(candidate):
+            return format_html_join(
+                "<br>",
+                '<a href="{}">{}</a>',
+                (
+                    (
+                        reverse(
+                            f"admin:transfers_{r['model'].split('.')[-1]}_change", args=[r["id"]]
+                        ),
+                        r["label"],
+                    )
+                    for r in candidate["reports"]
+                ),
+            )
+
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{:.2f}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (c["dataset"], c["quantity"], c["score"], c["status"], reports(c))
+                for c in candidates
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>dataset</th><th>its total</th><th>score</th><th>status</th>"
+            "<th>reports</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     def get_queryset(self, request):
         model = self.model

@@ -32,6 +32,7 @@ from stock.ledger import (
     ledger_post,
     register_rebuilder,
 )
+from stock.matching import movements_match
 from transfers.choices import HoldingKind, Stance, TransferBasis
 from transfers.models import Citation, Expenditure, Holding, Pledge, Transfer
 from transfers.records import LEDGER_MODELS
@@ -181,12 +182,15 @@ def records_post_ledger(
     ids: Iterable[int],
     *,
     records: Iterable[models.Model] = (),
+    match: bool = True,
 ) -> set[tuple[int, int]]:
     """(Re)post the ledger rows of these records; ids of deleted records cancel their rows.
 
     `records` are instances of some of these ids exactly as just written (the importers
     pass what they bulk-wrote): they are posted from memory instead of being read back;
-    the other ids are read from the database.
+    the other ids are read from the database. Then the reports in the touched pairs are
+    matched into movements (`stock.matching.movements_match`), unless `match=False` (an
+    import matches once, after all its models are posted).
     """
     if model not in LEDGER_MODELS:
         return set()
@@ -203,7 +207,11 @@ def records_post_ledger(
     for start in range(0, len(missing), 2000):
         chunk = missing[start : start + 2000]
         postings.update(_postings(model, model.objects.filter(pk__in=chunk)))
-    return ledger_post(postings)
+    stale = ledger_post(postings)
+    if match:  # also unchanged rows: a new citation can change a record's dataset
+        posted = {(spec.holder_id, spec.system_id) for specs in postings.values() for spec in specs}
+        movements_match(stale | posted)
+    return stale
 
 
 def all_postings(chunk_size: int = 5000):
@@ -233,6 +241,37 @@ def origin_records(model_label: str, ids: list[int]) -> dict[int, models.Model]:
     return {record.pk: record for record in record_list(model).filter(pk__in=ids)}
 
 
+def origin_datasets(model_label: str, ids: list[int]) -> dict[int, str]:
+    """The dataset each record reports for (`stock.matching`): the prefix of its external
+    id for imported rows ("sipri", "sipri-classic", "kiel", "oryx-supplied", "demo"), the
+    first source it cites for records entered by hand ("source:12": one article's records
+    add up; another outlet's report of the same movement does not). Records that cite
+    nothing are one dataset, "unsourced": they add up, as before any matching."""
+    from django.db.models import Min
+
+    model = next(m for m in LEDGER_MODELS if m._meta.label_lower == model_label)
+    field = model._meta.model_name
+    found: dict[int, str] = {}
+    manual: list[int] = []
+    for pk, external_id in model.objects.filter(pk__in=ids).values_list("pk", "external_id"):
+        if external_id:
+            found[pk] = external_id.split(":", 1)[0]
+        else:
+            manual.append(pk)
+    for start in range(0, len(manual), 2000):
+        rows = (
+            Citation.objects.filter(**{f"{field}_id__in": manual[start : start + 2000]})
+            .values(f"{field}_id")
+            .annotate(first=Min("source_id"))
+            .values_list(f"{field}_id", "first")
+        )
+        for pk, source_id in rows:
+            found[pk] = f"source:{source_id}"
+    for pk in manual:
+        found.setdefault(pk, "unsourced")
+    return found
+
+
 def register() -> None:
     register_rebuilder(
         Rebuilder(
@@ -240,5 +279,6 @@ def register() -> None:
             existing=existing_records,
             models=tuple(m._meta.label_lower for m in LEDGER_MODELS),
             records=origin_records,
+            datasets=origin_datasets,
         )
     )

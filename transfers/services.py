@@ -180,12 +180,15 @@ def records_after_write(
     records: Iterable[models.Model] = (),
     actor: Actor = None,
     previous_pledge_ids: Iterable[int] = (),
-) -> None:
+    match: bool = True,
+) -> set[tuple[int, int]]:
     """What every write of records does once their rows are saved, for one record (the
     services above) or a whole batch (the importers, with `records` as just written so
     nothing is read back): pledges follow their deliveries, and the records, and the
     pledges they fulfil (or fulfilled before the write), post their stock-ledger rows.
-    One rule, whichever door the records came through."""
+    One rule, whichever door the records came through. The touched holder × system pairs
+    are matched into movements (`stock.matching`) unless `match=False` (an import matches
+    once, after all its models are written); returns them."""
     ids = list(ids)
     records = list(records)
     pledges = set(previous_pledge_ids)
@@ -197,9 +200,10 @@ def records_after_write(
             fulfilled = set(rows.values_list("pledge_id", flat=True))
         pledges_follow_deliveries(pledge_ids=fulfilled, actor=actor)
         pledges |= fulfilled
-    records_post_ledger(model, ids, records=records)
+    touched = records_post_ledger(model, ids, records=records, match=match)
     if pledges:
-        records_post_ledger(Pledge, pledges)
+        touched |= records_post_ledger(Pledge, pledges, match=match)
+    return touched
 
 
 def pledges_follow_deliveries(*, pledge_ids: Iterable[int], actor: Actor = None) -> int:

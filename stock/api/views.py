@@ -94,6 +94,10 @@ class EstimateSerializer(serializers.Serializer):
     inconsistent = serializers.BooleanField(
         help_text="More units went out than could have been there (on hand is shown as 0)."
     )
+    conflict = serializers.BooleanField(
+        help_text="A movement counted here is reported with ranges that disagree: the "
+        "estimate uses the range covering them (see /api/v1/conflicts/)."
+    )
     evidence = EvidenceSerializer()
     computed_at = serializers.DateTimeField(
         allow_null=True, help_text="When these numbers last changed; null when computed now."
@@ -122,6 +126,7 @@ class EstimateSerializer(serializers.Serializer):
             ),
             **{name: _range(instance, name) for name in RANGES},
             "inconsistent": instance.inconsistent,
+            "conflict": instance.conflict,
             "evidence": {
                 "best_grade": instance.best_grade,
                 "weakest_grade": instance.weakest_grade,
@@ -165,6 +170,15 @@ class ExplanationRowSerializer(serializers.Serializer):
         allow_null=True, help_text="type, id, label and API URL of the origin record."
     )
     citations = ExplanationCitationSerializer(many=True)
+    counted = serializers.BooleanField(
+        help_text="False: a report superseded by the movement it was merged into."
+    )
+    left_out = serializers.CharField(help_text="Why it is not counted (a duplicate of …).")
+    reconciliation = serializers.DictField(
+        allow_null=True,
+        help_text="For a movement's row (record type \"movement\"): its reconciled range, conflict flag, each dataset's "
+        "total, and which datasets set the low and the high bound.",
+    )
 
     def to_representation(self, item):
         from stock.estimates import Range
@@ -193,6 +207,9 @@ class ExplanationRowSerializer(serializers.Serializer):
             "quantity_text": entry.quantity_text,
             "grade": entry.grade,
             "record": record_ref,
+            "counted": item.get("counted", True),
+            "left_out": item.get("left_out", ""),
+            "reconciliation": _movement_ref(item.get("movement")),
             "citations": [
                 {
                     "id": citation.pk,
@@ -210,6 +227,33 @@ class ExplanationRowSerializer(serializers.Serializer):
                 for citation in item["citations"]
             ],
         }
+
+
+def _movement_ref(bounds: dict | None) -> dict | None:
+    if bounds is None:
+        return None
+    movement = bounds["movement"]
+    return {
+        "id": movement.pk,
+        "quantity": {
+            "low": movement.quantity_low,
+            "high": movement.quantity_high,
+            "display": movement.quantity_display,
+        },
+        "conflict": movement.conflict,
+        "datasets": bounds["datasets"],
+        "low_set_by": bounds["low_set_by"],
+        "high_set_by": bounds["high_set_by"],
+        "reports": [
+            {
+                "dataset": r.dataset,
+                "type": r.origin_model.split(".")[-1],
+                "id": r.origin_id,
+                "label": r.origin_label,
+            }
+            for r in movement.reports.all()
+        ],
+    }
 
 
 class SeriesPointSerializer(serializers.Serializer):
@@ -256,6 +300,7 @@ class EstimateFilterSet(StrictFilterSet):
     )
     scope = django_filters.ChoiceFilter(choices=EstimateScope.choices)
     inconsistent = StrictBooleanFilter(field_name="inconsistent")
+    conflict = StrictBooleanFilter(field_name="conflict")
     has_baseline = StrictBooleanFilter(field_name="has_baseline")
     best_grade = django_filters.CharFilter(field_name="best_grade", help_text="e.g. B2")
     as_of = AsOfFilter(help_text=AS_OF.description)
@@ -326,7 +371,7 @@ class StockEstimateViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         estimates = []
         for scope in scopes:
             estimates += estimates_as_of(as_of, holder_ids=holders, system_ids=systems, scope=scope)
-        for flag in ("inconsistent", "has_baseline"):
+        for flag in ("inconsistent", "has_baseline", "conflict"):
             if data.get(flag) is not None:
                 estimates = [e for e in estimates if getattr(e, flag) == data[flag]]
         if data.get("best_grade"):

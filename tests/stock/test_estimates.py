@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from stock import refresh
 from stock.estimates import Range, estimate_from_rows, family_from_rows
 from stock.ledger import ledger_rebuild
-from stock.models import EstimatePoint, LedgerEntry, StaleEstimate, StockEstimate
+from stock.models import COUNTED, EstimatePoint, LedgerEntry, StaleEstimate, StockEstimate
 from stock.selectors import estimate_explanation, estimate_series, estimates_as_of
 from stock.series import point_estimate
 from stock.tasks import estimates_refresh, estimates_sweep
@@ -182,7 +182,7 @@ def test_sql_refresh_matches_the_pure_function_and_a_full_rebuild(batch, later, 
         incremental = (_stored("system"), _stored("family"))
 
         rows: dict = {}
-        for row in LedgerEntry.objects.filter(is_cancelled=False):
+        for row in LedgerEntry.objects.filter(COUNTED):
             rows.setdefault((row.holder_id, row.system_id), []).append(row)
         # 1. the set-based SQL, as of a random date, equals the pure function on each pair
         today = timezone.localdate()

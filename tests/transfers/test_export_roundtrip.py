@@ -119,9 +119,18 @@ def comparable(systems_in_full=True):
 
 
 def wipe():
-    from stock.models import EstimatePoint, LedgerEntry, StaleEstimate, StockEstimate
+    from stock.models import (
+        EstimatePoint,
+        LedgerEntry,
+        MatchDecision,
+        Movement,
+        MovementReport,
+        StaleEstimate,
+        StockEstimate,
+    )
 
-    for derived in (LedgerEntry, StaleEstimate, StockEstimate, EstimatePoint):
+    derived_models = (LedgerEntry, StaleEstimate, StockEstimate, EstimatePoint)
+    for derived in (MovementReport, MatchDecision, Movement, *derived_models):
         derived.objects.all().delete()
     Citation.objects.all().delete()
     for model in (Transfer, Pledge, Holding, Expenditure, Authorization):

@@ -27,6 +27,22 @@ class RecordViewSet(HistoryMixin, ServiceViewSet):
     def delete_service(self, instance, *, actor):
         record_delete(record=instance, actor=actor)
 
+    def create(self, request, *args, **kwargs):
+        return self._with_candidates(super().create(request, *args, **kwargs))
+
+    def update(self, request, *args, **kwargs):
+        return self._with_candidates(super().update(request, *args, **kwargs))
+
+    def _with_candidates(self, response):
+        """A write is accepted, and answered with the record's likely matches: reports of
+        the same movement in other datasets (counted once with it), or to review. The ETag
+        stays the record's own (as a GET returns it)."""
+        from stock.selectors import report_candidates
+
+        label = self.get_queryset().model._meta.label_lower
+        response.data["candidate_matches"] = report_candidates(label, response.data["id"])
+        return response
+
 
 class HoldingViewSet(RecordViewSet):
     queryset = record_list(Holding)

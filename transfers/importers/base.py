@@ -57,6 +57,7 @@ from inventory.choices import AliasKind, PartyKind
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias, normalize_alias
 from inventory.services import country_create
 from stock.ledger import id_filters
+from stock.matching import movements_match
 from transfers.choices import Attribution, SourceType
 from transfers.models import (
     Citation,
@@ -233,6 +234,7 @@ class ImportReport:
     written: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    movements: dict[str, int] = field(default_factory=dict)
 
     def lap(self, phase: str, since: float) -> float:
         """Add the time since `since` to `phase`; returns now (for the next lap)."""
@@ -297,6 +299,11 @@ class ImportReport:
         if self.citations_created or self.citations_updated:
             extras.append(
                 f"citations: {self.citations_created} created, {self.citations_updated} updated"
+            )
+        if self.movements.get("movements") or self.movements.get("pending"):
+            extras.append(
+                f"matching: {self.movements.get('movements', 0)} movement(s) created or "
+                f"updated, {self.movements.get('pending', 0)} new match(es) to review"
             )
         lines.extend(f"  {extra}" for extra in extras)
         for error in self.errors[:200]:
@@ -975,6 +982,7 @@ def _write(
     # 4. records and citations, per model in order (pledges before the transfers that
     # fulfil them)
     keys: dict[str, int] = {}
+    touched: set[tuple[int, int]] = set()
     by_model: dict[type[models.Model], list[tuple[RecordDraft, models.Model]]] = defaultdict(list)
     for draft, instance in prepared:
         by_model[draft.model].append((draft, instance))
@@ -992,11 +1000,15 @@ def _write(
                 keys[draft.key] = instance.pk
         if written:
             # the same rules as a single write (pledges follow deliveries, the ledger),
-            # from the instances just written: nothing is read back
-            records_after_write(
-                model=model, ids=list(written), records=written.values(), actor=actor
+            # from the instances just written: nothing is read back; matched once below
+            touched |= records_after_write(
+                model=model, ids=list(written), records=written.values(), actor=actor, match=False
             )
             clock = report.lap("stock ledger", clock)
+    # 5. the new reports meet the reports of other datasets: one movement, counted once
+    if touched:
+        report.movements = movements_match(touched)
+        report.lap("matching", clock)
 
 
 class _Builder:

@@ -1,0 +1,773 @@
+"""Matching: which reports describe the same movement (docs/reconciliation.md).
+
+1. **Reports.** Every ledger origin that moves stock (not baselines, not movements) is a
+   `MovementReport`, derived from its ledger rows: kind, donor, holder, system, the system's
+   family (the root of the catalogue's `WeaponSystem.parent` tree), quantity range, date
+   widened by its precision to a window, grade, and its dataset (named by the origin's
+   owner: "sipri", "kiel", "oryx-supplied", "source:12"…).
+2. **Flows.** One dataset's reports of one kind, parties and system add up: they are that
+   dataset's statement of the flow (SIPRI's yearly rows summed before they meet Oryx's or
+   Kiel's one total).
+3. **Candidates**, set-based in SQL: flows of different datasets with the same blocking
+   key — kind, donor, holder, system family — and overlapping date windows (an unknown date
+   matches any date).
+4. **Scores** (0–1): system (same 1, one a variant of the other 0.65, siblings are not
+   candidates) × date (both dated 1, one undated 0.95) × quantity (ranges overlap 1,
+   disjoint 0.6 + 0.4 × the ratio of the nearer bounds). At or above `AUTO_THRESHOLD` a pair
+   is accepted automatically; between `REVIEW_THRESHOLD` and it, it waits for review
+   (`MatchDecision`, status pending). Editors confirm (merged whatever its score) or reject
+   (never proposed again) through `stock.services`.
+5. **Movements**: accepted pairs are merged greedily (confirmed first, then by score, then
+   by key — so the result depends on the set of reports and decisions, never on the order
+   they arrived), and only while every pair of flows in a movement stays compatible: one
+   flow per dataset, overlapping windows, systems on one line of the family tree, no
+   rejected pair. Each movement is reconciled by `stock.movements`.
+
+Everything is recomputed per block (kind, donor, holder, family) from what is stored, so
+matching twice changes nothing and a re-import changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.services import tracked_bulk_create, tracked_bulk_update, tracked_delete
+from inventory.models import WeaponSystem
+from stock.choices import LedgerKind, MatchStatus
+from stock.estimates import Range
+from stock.ledger import (
+    EntrySpec,
+    Origin,
+    Pair,
+    estimates_mark_stale,
+    id_filters,
+    ledger_post,
+    origin_datasets,
+)
+from stock.models import LedgerEntry, MatchDecision, Movement, MovementReport
+from stock.movements import (
+    DONOR_ROW,
+    KIND_OF_ROW,
+    MOVEMENT_ORIGIN,
+    Flow,
+    movement_entries,
+    reconcile,
+    windows_overlap,
+)
+
+AUTO_THRESHOLD = 0.7
+REVIEW_THRESHOLD = 0.4
+
+Block = tuple[str, int, int, int]  # kind, donor id (0: none), holder id, family id
+
+REPORT_FIELDS = (
+    "origin_label",
+    "dataset",
+    "kind",
+    "donor_id",
+    "holder_id",
+    "system_id",
+    "family_id",
+    "quantity_low",
+    "quantity_high",
+    "quantity_text",
+    "date",
+    "date_precision",
+    "window_start",
+    "window_end",
+    "via_contract",
+    "grade",
+)
+
+
+def flow_key(dataset: str, kind: str, donor_id: int | None, holder_id: int, system_id: int) -> str:
+    return f"{dataset}|{kind}|{donor_id or ''}|{holder_id}|{system_id}"
+
+
+def date_window(
+    earliest: dt.date | None, latest: dt.date | None
+) -> tuple[dt.date | None, dt.date | None]:
+    """A report's window of days: its ledger row's interval (`core.values.date_interval`:
+    "2023" is all of 2023). Open at either end ("on or before D", unknown): (None, None),
+    which matches any date."""
+    if earliest is None or latest is None:
+        return None, None
+    return earliest, latest
+
+
+class Tree:
+    """The catalogue's family tree, read once per matching run."""
+
+    def __init__(self) -> None:
+        # only variants have a parent: roots (most systems) are not read
+        self.parents = dict(
+            WeaponSystem.objects.filter(parent__isnull=False).values_list("pk", "parent_id")
+        )
+
+    def ancestors(self, pk: int) -> list[int]:
+        """The system, then its parent, … up to the root."""
+        chain, seen = [pk], {pk}
+        node = self.parents.get(pk)
+        while node is not None and node not in seen:
+            chain.append(node)
+            seen.add(node)
+            node = self.parents.get(node)
+        return chain
+
+    def family(self, pk: int) -> int:
+        return self.ancestors(pk)[-1]
+
+    def related(self, left: int, right: int) -> float:
+        """1: the same system; 0.65: one is a variant (at any depth) of the other; 0."""
+        if left == right:
+            return 1.0
+        if left in self.ancestors(right) or right in self.ancestors(left):
+            return 0.65
+        return 0.0
+
+    def deepest(self, ids: Iterable[int]) -> int:
+        """The most specific of systems on one line of the tree."""
+        return max(ids, key=lambda pk: (len(self.ancestors(pk)), pk))
+
+
+# -- 1. reports, from the ledger ------------------------------------------------------------
+
+
+def origin_filters(origins: Iterable[Origin]) -> Iterator[Q]:
+    by_model: dict[str, list[int]] = defaultdict(list)
+    for model, pk in origins:
+        by_model[model].append(pk)
+    for model, pks in by_model.items():
+        for query in id_filters("origin_id", pks):
+            yield Q(origin_model=model) & query
+
+
+def _pairs_q(pairs: list[Pair], holder: str) -> Q:
+    query = Q()
+    by_holder: dict[int, list[int]] = defaultdict(list)
+    for holder_id, system_id in pairs:
+        by_holder[holder_id].append(system_id)
+    for holder_id, systems in by_holder.items():
+        query |= Q(**{holder: holder_id, "system_id__in": systems})
+    return query
+
+
+def _touched_origins(pairs: list[Pair]) -> set[Origin]:
+    origins: set[Origin] = set()
+    for start in range(0, len(pairs), 2000):
+        chunk = pairs[start : start + 2000]
+        origins.update(
+            LedgerEntry.objects.filter(_pairs_q(chunk, "holder_id"), is_cancelled=False)
+            .exclude(origin_model=MOVEMENT_ORIGIN)
+            .values_list("origin_model", "origin_id")
+            .distinct()
+        )
+        for holder in ("holder_id", "donor_id"):
+            origins.update(
+                MovementReport.objects.filter(_pairs_q(chunk, holder)).values_list(
+                    "origin_model", "origin_id"
+                )
+            )
+    return origins
+
+
+def _report_values(origins: set[Origin], tree: Tree) -> dict[Origin, dict]:
+    """What each origin reports, from its uncancelled ledger rows (none: not a report)."""
+    rows_by_origin: dict[Origin, list[tuple]] = defaultdict(list)
+    for query in origin_filters(origins):
+        rows = LedgerEntry.objects.filter(query, is_cancelled=False).values_list(
+            "origin_model", "origin_id", "kind", "holder_id", "system_id", "quantity_low",
+            "quantity_high", "quantity_text", "date", "date_precision", "via_contract",
+            "grade", "origin_label", "date_earliest", "date_latest",
+        )  # fmt: skip
+        for model, pk, *row in rows:
+            rows_by_origin[(model, pk)].append(tuple(row))
+    values: dict[Origin, dict] = {}
+    for origin, rows in rows_by_origin.items():
+        by_kind = {row[0]: row for row in rows}
+        kind = next((KIND_OF_ROW[k] for k in KIND_OF_ROW if k in by_kind), None)
+        if kind is None:
+            continue  # a baseline: the latest one counts, reports of it never add up
+        main = by_kind[next(k for k, v in KIND_OF_ROW.items() if v == kind)]
+        (_, holder_id, system_id, low, high, text, date, precision, contract, grade, label) = main[
+            :11
+        ]
+        donor_row = by_kind.get(DONOR_ROW.get(kind))
+        start, end = date_window(*main[11:])
+        values[origin] = {
+            "origin_label": label,
+            "kind": kind,
+            "donor_id": donor_row[1] if donor_row else None,
+            "holder_id": holder_id,
+            "system_id": system_id,
+            "family_id": tree.family(system_id),
+            "quantity_low": low,
+            "quantity_high": high,
+            "quantity_text": text,
+            "date": date,
+            "date_precision": precision,
+            "window_start": start,
+            "window_end": end,
+            "via_contract": contract,
+            "grade": grade,
+        }
+    return values
+
+
+def block_of(report) -> Block:
+    return (report.kind, report.donor_id or 0, report.holder_id, report.family_id)
+
+
+def reports_sync(origins: set[Origin], tree: Tree) -> set[Block]:
+    """Bring the reports of these origins in step with their ledger rows; returns the
+    blocks (before and after) whose matching must be recomputed."""
+    if not origins:
+        return set()
+    values = _report_values(origins, tree)
+    by_model: dict[str, set[int]] = defaultdict(set)
+    for model, pk in values:
+        by_model[model].add(pk)
+    datasets = origin_datasets(by_model)
+    existing: dict[Origin, MovementReport] = {}
+    for query in origin_filters(origins):
+        for report in MovementReport.objects.filter(query):
+            existing[(report.origin_model, report.origin_id)] = report
+    blocks: set[Block] = {block_of(r) for r in existing.values()}
+    new, changed = [], []
+    for origin, fields in values.items():
+        fields["dataset"] = datasets[origin]
+        report = existing.pop(origin, None)
+        if report is None:
+            new.append(MovementReport(origin_model=origin[0], origin_id=origin[1], **fields))
+            blocks.add(block_of(new[-1]))
+            continue
+        if any(getattr(report, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(report, name, value)
+            changed.append(report)
+        blocks.add(block_of(report))
+    MovementReport.objects.bulk_create(new, batch_size=2000)
+    MovementReport.objects.bulk_update(changed, REPORT_FIELDS, batch_size=2000)
+    gone = [report.pk for report in existing.values()]  # no longer reports
+    for start in range(0, len(gone), 2000):
+        MovementReport.objects.filter(pk__in=gone[start : start + 2000]).delete()
+    return blocks
+
+
+# -- 2. candidates, set-based ---------------------------------------------------------------
+
+REPORT = MovementReport._meta.db_table
+
+
+def candidates_sql(where: str) -> str:
+    """Pairs of flows (dataset, kind, donor, holder, system) of different datasets in one
+    block with overlapping date windows: one self-join of the flows on the blocking key."""
+    return f"""
+    WITH flows AS (
+        SELECT dataset, kind, COALESCE(donor_id, 0) AS donor, holder_id AS holder,
+               family_id AS family, system_id AS sys,
+               MAX(CASE WHEN window_start IS NULL THEN 1 ELSE 0 END) AS open_,
+               MIN(window_start) AS ws, MAX(window_end) AS we
+        FROM {REPORT}
+        WHERE {where}
+        GROUP BY dataset, kind, COALESCE(donor_id, 0), holder_id, family_id, system_id
+    )
+    SELECT a.kind, a.donor, a.holder, a.family, a.dataset, a.sys, b.dataset, b.sys
+    FROM flows a JOIN flows b
+      ON b.kind = a.kind AND b.donor = a.donor AND b.holder = a.holder
+     AND b.family = a.family AND a.dataset < b.dataset
+    WHERE a.open_ = 1 OR b.open_ = 1 OR (a.ws <= b.we AND b.ws <= a.we)
+    """
+
+
+def _blocks_where(blocks: list[Block], alias: str = "") -> tuple[str, list]:
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(blocks))
+    params = [value for block in blocks for value in block]
+    a = f"{alias}." if alias else ""
+    key = f"({a}kind, COALESCE({a}donor_id, 0), {a}holder_id, {a}family_id)"
+    return f"{key} IN (VALUES {rows})", params
+
+
+def blocks_q(blocks: list[Block]) -> Q:
+    query = Q(pk__in=[])
+    for kind, donor, holder, family in blocks:
+        donor_q = Q(donor_id=donor) if donor else Q(donor_id__isnull=True)
+        query |= Q(kind=kind, holder_id=holder, family_id=family) & donor_q
+    return query
+
+
+def candidate_pairs(blocks: list[Block]) -> list[tuple[Block, str, str]]:
+    """The candidate pairs of flows in these blocks, as (block, flow key, flow key)."""
+    found = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(blocks), 1000):
+            where, params = _blocks_where(blocks[start : start + 1000])
+            cursor.execute(candidates_sql(where), params)
+            for kind, donor, holder, family, set_a, sys_a, set_b, sys_b in cursor.fetchall():
+                block = (kind, donor, holder, family)
+                # a pair is stored in the keys' order (Python's, whatever the database's
+                # collation orders the dataset names by: "sipri-classic|…" < "sipri|…")
+                key_a, key_b = sorted(
+                    (
+                        flow_key(set_a, kind, donor, holder, sys_a),
+                        flow_key(set_b, kind, donor, holder, sys_b),
+                    )
+                )
+                found.append((block, key_a, key_b))
+    return found
+
+
+# -- 3. scores ------------------------------------------------------------------------------
+
+
+def quantity_score(left: Range, right: Range) -> float:
+    """1 when the ranges overlap; 0.6 + 0.4 × (nearer bounds' ratio) when disjoint."""
+    if left.low > right.low:
+        left, right = right, left
+    if left.high is None or left.high >= right.low:
+        return 1.0
+    return 0.6 + 0.4 * (left.high / right.low)
+
+
+def pair_score(a: Flow, b: Flow, tree: Tree) -> float:
+    system = tree.related(a.system_id, b.system_id)
+    date = 1.0 if a.window is not None and b.window is not None else 0.95
+    return round(system * date * quantity_score(a.total, b.total), 4)
+
+
+# -- 4. movements ---------------------------------------------------------------------------
+
+
+@dataclass
+class Edge:
+    a: str
+    b: str
+    score: float
+    status: str  # auto or confirmed
+
+
+def _ordered(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def cluster(
+    flows: dict[str, Flow],
+    edges: list[Edge],
+    decisions: dict[tuple[str, str], str],
+    tree: Tree,
+) -> list[list[str]]:
+    """Greedy merging of accepted pairs into movements (see the module docstring)."""
+    group = {key: frozenset([key]) for key in flows}
+
+    def compatible(x: str, y: str) -> bool:
+        decided = decisions.get(_ordered(x, y))
+        if decided == MatchStatus.REJECTED:
+            return False
+        if flows[x].dataset == flows[y].dataset:
+            return False
+        if decided == MatchStatus.CONFIRMED:
+            return True
+        return bool(
+            windows_overlap(flows[x].window, flows[y].window)
+            and tree.related(flows[x].system_id, flows[y].system_id)
+        )
+
+    order = sorted(edges, key=lambda e: (e.status != MatchStatus.CONFIRMED, -e.score, e.a, e.b))
+    for edge in order:
+        left, right = group[edge.a], group[edge.b]
+        if left is right or left == right:
+            continue
+        if all(compatible(x, y) for x in left for y in right):
+            merged = left | right
+            for key in merged:
+                group[key] = merged
+    clusters = {members for members in group.values() if len(members) > 1}
+    return sorted(sorted(members) for members in clusters)
+
+
+def _label(movement: Movement, flows: list[Flow], names: dict) -> str:
+    reports = sum(len(f.reports) for f in flows)
+    flag = ", conflict" if movement.conflict else ""
+    donor = f"{names['party'].get(movement.donor_id)} → " if movement.donor_id else ""
+    return (
+        f"Movement #{movement.pk} ({movement.get_kind_display().split(' (')[0].lower()}): "
+        f"{donor}{names['party'].get(movement.holder_id)}: "
+        f"{names['system'].get(movement.system_id)} ({movement.quantity_display}{flag}), "
+        f"{reports} reports from {len(flows)} datasets"
+    )[:300]
+
+
+def _movement_values(flows: list[Flow], tree: Tree) -> dict:
+    reconciled, conflict = reconcile([f.total for f in flows])
+    first = flows[0]
+    reports = [r for f in flows for r in f.reports]
+    dated = [r for r in reports if r.window_start is not None]
+    return {
+        "kind": first.kind,
+        "donor_id": first.donor_id,
+        "holder_id": first.holder_id,
+        "family_id": first.family_id,
+        "system_id": tree.deepest(f.system_id for f in flows),
+        "date_earliest": min((r.window_start for r in dated), default=None),
+        "date_latest": max((r.window_end for r in dated), default=None),
+        "quantity_low": reconciled.low,
+        "quantity_high": reconciled.high,
+        "best_grade": min((r.grade for r in reports if r.grade), default=""),
+        "conflict": conflict,
+        "dataset_count": len(flows),
+        "report_count": len(reports),
+    }
+
+
+def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]:
+    """Recompute the movements of these blocks from their reports and the editors'
+    decisions: create, update or delete movements, link the reports, supersede their ledger
+    rows, post the movements' rows, refresh the review queue."""
+    blocks_list = sorted(blocks)
+    if not blocks_list:
+        return {"movements": 0, "pending": 0}
+    tree = tree or Tree()
+    now = timezone.now()
+    with transaction.atomic():
+        reports_by_block: dict[Block, list[MovementReport]] = defaultdict(list)
+        movements_by_block: dict[Block, list[Movement]] = defaultdict(list)
+        decisions: dict[tuple[str, str], MatchDecision] = {}
+        for start in range(0, len(blocks_list), 1000):
+            chunk = blocks_list[start : start + 1000]
+            for model, order, target in (
+                (MovementReport, ("origin_model", "origin_id"), "report"),
+                (Movement, ("id",), "movement"),
+                (MatchDecision, ("id",), "decision"),
+            ):
+                where, params = _blocks_where(chunk, alias=model._meta.db_table)
+                for row in model.objects.extra(where=[where], params=params).order_by(*order):
+                    if target == "report":
+                        reports_by_block[block_of(row)].append(row)
+                    elif target == "movement":
+                        movements_by_block[block_of(row)].append(row)
+                    else:
+                        decisions[(row.flow_a, row.flow_b)] = row
+        names = _names(reports_by_block)
+        candidates: dict[Block, list[tuple[str, str]]] = defaultdict(list)
+        for block, a, b in candidate_pairs(blocks_list):
+            candidates[block].append((a, b))
+
+        posts: dict[Origin, list[EntrySpec]] = {}
+        link_updates: list[MovementReport] = []
+        pending_wanted: dict[tuple[str, str], tuple[Block, float, str, str]] = {}
+        created: list[Movement] = []
+        changed: list[Movement] = []
+        gone: list[Movement] = []
+        plans: list[tuple[Movement, list[Flow], list[Edge]]] = []
+        for block in blocks_list:
+            flows: dict[str, Flow] = {}
+            for report in reports_by_block.get(block, []):
+                key = report.flow_key
+                if key not in flows:
+                    flows[key] = Flow(
+                        key=key,
+                        dataset=report.dataset,
+                        kind=report.kind,
+                        donor_id=report.donor_id,
+                        holder_id=report.holder_id,
+                        system_id=report.system_id,
+                        family_id=report.family_id,
+                    )
+                flows[key].reports.append(report)
+            statuses = {
+                pair: d.status
+                for pair, d in decisions.items()
+                if pair[0] in flows and pair[1] in flows
+            }
+            edges: list[Edge] = []
+            for a, b in candidates.get(block, []):
+                if (
+                    a not in flows
+                    or b not in flows
+                    or not tree.related(flows[a].system_id, flows[b].system_id)
+                ):
+                    continue
+                status = statuses.get((a, b))
+                if status == MatchStatus.REJECTED:
+                    continue
+                score = pair_score(flows[a], flows[b], tree)
+                if status == MatchStatus.CONFIRMED:
+                    edges.append(Edge(a, b, score, MatchStatus.CONFIRMED))
+                elif score >= AUTO_THRESHOLD:
+                    edges.append(Edge(a, b, score, MatchStatus.AUTO))
+                elif score >= REVIEW_THRESHOLD:
+                    pending_wanted[(a, b)] = (
+                        block,
+                        score,
+                        flows[a].reports[0].origin_label,
+                        flows[b].reports[0].origin_label,
+                    )
+            for (a, b), status in statuses.items():  # confirmed pairs that are no candidates
+                if status == MatchStatus.CONFIRMED and not any(
+                    e.a == a and e.b == b for e in edges
+                ):
+                    edges.append(Edge(a, b, pair_score(flows[a], flows[b], tree), status))
+            groups = cluster(flows, edges, statuses, tree)
+
+            # reuse the movement that already has exactly these flows, else one sharing a flow
+            existing = movements_by_block.get(block, [])
+            current_keys: dict[int, set[str]] = defaultdict(set)
+            for flow in flows.values():
+                for report in flow.reports:
+                    if report.movement_id is not None:
+                        current_keys[report.movement_id].add(flow.key)
+            unused = {m.pk: m for m in existing}
+            chosen: list[tuple[list[str], Movement | None]] = []
+            for keys in groups:
+                match = next((pk for pk in unused if current_keys.get(pk) == set(keys)), None)
+                chosen.append((keys, unused.pop(match) if match is not None else None))
+            for index, (keys, movement) in enumerate(chosen):
+                if movement is None:
+                    shared = next(
+                        (pk for pk in sorted(unused) if current_keys.get(pk, set()) & set(keys)),
+                        None,
+                    )
+                    if shared is not None:
+                        chosen[index] = (keys, unused.pop(shared))
+            for pk, movement in sorted(unused.items()):  # no longer a movement
+                posts[(MOVEMENT_ORIGIN, pk)] = []
+                gone.append(movement)
+            for keys, movement in chosen:
+                members = [flows[k] for k in keys]
+                values = _movement_values(members, tree)
+                if movement is None:
+                    movement = Movement(**values)
+                    created.append(movement)
+                elif any(getattr(movement, name) != value for name, value in values.items()):
+                    for name, value in values.items():
+                        setattr(movement, name, value)
+                    changed.append(movement)
+                plans.append((movement, members, edges))
+            for key, flow in flows.items():
+                if key not in {k for keys, _ in chosen for k in keys}:
+                    for report in flow.reports:
+                        _link(
+                            report,
+                            {"movement_id": None, "score": None, "decision": "", "reason": ""},
+                            now,
+                            link_updates,
+                        )
+
+        # the movements' writes, in bulk, with their history
+        for movement in gone:
+            tracked_delete(movement)
+        tracked_bulk_create(Movement, created)
+        if changed:
+            tracked_bulk_update(Movement, changed, MOVEMENT_FIELDS)
+        for movement, members, edges in plans:
+            reconciled = Range(movement.quantity_low, movement.quantity_high)
+            posts[(MOVEMENT_ORIGIN, movement.pk)] = movement_entries(
+                kind=movement.kind,
+                donor_id=movement.donor_id,
+                holder_id=movement.holder_id,
+                system_id=movement.system_id,
+                flows=members,
+                reconciled=reconciled,
+                conflict=movement.conflict,
+                grade=movement.best_grade,
+                label=_label(movement, members, names),
+            )
+            for flow in members:
+                touching = [e for e in edges if flow.key in (e.a, e.b)]
+                confirmed = any(e.status == MatchStatus.CONFIRMED for e in touching)
+                best = max(touching, key=lambda e: e.score, default=None)
+                other = None
+                if best is not None:
+                    other_key = best.b if best.a == flow.key else best.a
+                    other = next((f.dataset for f in members if f.key == other_key), None)
+                link = {
+                    "movement_id": movement.pk,
+                    "score": best.score if best else None,
+                    "decision": MatchStatus.CONFIRMED if confirmed else MatchStatus.AUTO,
+                    "reason": (
+                        f"matched {other} (score {best.score:.2f})"
+                        if best and other
+                        else "confirmed"
+                    ),
+                }
+                for report in flow.reports:
+                    _link(report, link, now, link_updates)
+        links_write(link_updates)
+        stale = supersede_blocks(blocks_list)
+        ledger_post(posts)
+        estimates_mark_stale(stale)
+        pending = _review_queue(blocks_list, decisions, pending_wanted)
+    return {"movements": len(created) + len(changed) + len(gone), "pending": pending}
+
+
+MOVEMENT_FIELDS = [
+    "kind",
+    "donor",
+    "holder",
+    "system",
+    "family",
+    "date_earliest",
+    "date_latest",
+    "quantity_low",
+    "quantity_high",
+    "best_grade",
+    "conflict",
+    "dataset_count",
+    "report_count",
+]
+LINK_COLUMNS = ("movement_id", "score", "decision", "decided_by", "decided_at", "reason")
+
+
+def links_write(reports: list[MovementReport]) -> None:
+    """Write the links of these reports: one UPDATE … FROM (VALUES …) per few thousand rows
+    on PostgreSQL, one executemany elsewhere (a bulk_update's CASE per field is quadratic)."""
+    if not reports:
+        return
+    table = connection.ops.quote_name(REPORT)
+    rows = [(r.pk, *(getattr(r, c) for c in LINK_COLUMNS)) for r in reports]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            casts = ("bigint", "bigint", "double precision", "varchar", "varchar",
+                     "timestamptz", "varchar")  # fmt: skip
+            marks = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+            sets = ", ".join(f"{c} = v.{c}" for c in LINK_COLUMNS)
+            for start in range(0, len(rows), 2000):
+                chunk = rows[start : start + 2000]
+                cursor.execute(
+                    f"UPDATE {table} AS t SET {sets} FROM (VALUES "
+                    + ", ".join([marks] * len(chunk))
+                    + f") AS v (id, {', '.join(LINK_COLUMNS)}) WHERE t.id = v.id",
+                    [value for row in chunk for value in row],
+                )
+        else:
+            sets = ", ".join(f"{c} = %s" for c in LINK_COLUMNS)
+            cursor.executemany(
+                f"UPDATE {table} SET {sets} WHERE id = %s",
+                [(*row[1:], row[0]) for row in rows],
+            )
+
+
+def supersede_blocks(blocks: list[Block]) -> set[Pair]:
+    """Flag the uncancelled ledger rows of the reports of these blocks that are in a
+    movement as superseded, unflag the others: one statement per chunk of blocks. Returns
+    the pairs whose rows changed (their estimates are stale)."""
+    ledger = LedgerEntry._meta.db_table
+    stale: set[Pair] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(blocks), 1000):
+            where, params = _blocks_where(blocks[start : start + 1000], alias="r")
+            cursor.execute(
+                f"""UPDATE {ledger} SET is_superseded = NOT is_superseded
+                WHERE is_cancelled = false AND id IN (
+                    SELECT l.id FROM {ledger} l JOIN {REPORT} r
+                      ON r.origin_model = l.origin_model AND r.origin_id = l.origin_id
+                    WHERE l.is_cancelled = false AND {where}
+                      AND l.is_superseded <> (r.movement_id IS NOT NULL))
+                RETURNING holder_id, system_id""",
+                params,
+            )
+            stale.update((h, s) for h, s in cursor.fetchall())
+    return stale
+
+
+def _names(reports_by_block: dict) -> dict[str, dict[int, str]]:
+    """Names of the parties and systems of these reports, for the movements' labels."""
+    from inventory.models import Country
+
+    parties, systems = set(), set()
+    for reports in reports_by_block.values():
+        for report in reports:
+            parties.update({report.holder_id, report.donor_id} - {None})
+            systems.add(report.system_id)
+    return {
+        "party": dict(Country.objects.filter(pk__in=parties).values_list("pk", "name")),
+        "system": dict(WeaponSystem.objects.filter(pk__in=systems).values_list("pk", "name")),
+    }
+
+
+def _link(report: MovementReport, link: dict, now, updates: list) -> None:
+    if all(getattr(report, name) == value for name, value in link.items()):
+        return
+    for name, value in link.items():
+        setattr(report, name, value)
+    report.decided_by = "matching" if link["movement_id"] else ""
+    report.decided_at = now if link["movement_id"] else None
+    updates.append(report)
+
+
+def _review_queue(blocks, decisions, wanted) -> int:
+    """Keep the pending pairs of these blocks in step with the uncertain candidates; an
+    editor's decision (confirmed, rejected) stays whatever happens."""
+    stale = [
+        d.pk
+        for pair, d in decisions.items()
+        if d.status == MatchStatus.PENDING and pair not in wanted
+    ]
+    MatchDecision.objects.filter(pk__in=stale).delete()
+    new = []
+    for (a, b), (block, score, label_a, label_b) in sorted(wanted.items()):
+        decision = decisions.get((a, b))
+        if decision is not None:
+            if decision.status == MatchStatus.PENDING and decision.score != score:
+                decision.score = score
+                decision.save(update_fields=["score"])
+            continue
+        kind, donor, holder, family = block
+        new.append(
+            MatchDecision(
+                flow_a=a,
+                flow_b=b,
+                label_a=label_a[:300],
+                label_b=label_b[:300],
+                kind=kind,
+                donor_id=donor or None,
+                holder_id=holder,
+                family_id=family,
+                score=score,
+            )
+        )
+    MatchDecision.objects.bulk_create(new)
+    return len(new)
+
+
+# -- entry points ---------------------------------------------------------------------------
+
+
+def movements_match(pairs: Iterable[Pair]) -> dict[str, int]:
+    """Match the reports that have ledger rows in these holder × system pairs (what a write
+    just touched): sync them, recompute their blocks. Safe to run twice."""
+    pairs = sorted({(int(h), int(s)) for h, s in pairs})
+    if not pairs:
+        return {"movements": 0, "pending": 0}
+    tree = Tree()
+    with transaction.atomic():
+        blocks = reports_sync(_touched_origins(pairs), tree)
+        return match_blocks(blocks, tree)
+
+
+def movements_match_all(*, chunk_size: int = 5000) -> dict[str, int]:
+    """Re-derive every report from the ledger and recompute every block (after a full
+    ledger rebuild, or to apply new thresholds)."""
+    tree = Tree()
+    blocks: set[Block] = set()
+    with transaction.atomic():
+        origins = set(
+            LedgerEntry.objects.filter(is_cancelled=False)
+            .exclude(origin_model=MOVEMENT_ORIGIN)
+            .exclude(kind=LedgerKind.BASELINE)
+            .values_list("origin_model", "origin_id")
+            .distinct()
+        )
+        origins |= set(MovementReport.objects.values_list("origin_model", "origin_id"))
+        ordered = sorted(origins)
+        for start in range(0, len(ordered), chunk_size):
+            blocks |= reports_sync(set(ordered[start : start + chunk_size]), tree)
+        blocks |= {block_of(m) for m in Movement.objects.all()}
+        return match_blocks(blocks, tree)
