@@ -8,11 +8,13 @@ Every save and delete made in the admin goes through the services (`tracked_save
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from inventory.admin_access import DeclaredPermissionsMixin, model_admin_requires
 from inventory.models import (
     Country,
     CountryAlias,
@@ -30,7 +32,7 @@ class TrackedInlineMixin:
     extra = 0
 
 
-class TrackedAdmin(SimpleHistoryAdmin):
+class TrackedAdmin(DeclaredPermissionsMixin, SimpleHistoryAdmin):
     """A ModelAdmin whose writes go through `tracked_save` / `tracked_delete`."""
 
     history_list_display = ["door", "actor_name"]
@@ -43,6 +45,14 @@ class TrackedAdmin(SimpleHistoryAdmin):
 
     def delete_model(self, request, obj):
         tracked_delete(obj, actor=request.user)
+
+    @model_admin_requires("view")
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """A past version of a record. simple_history lets anyone who may view the record
+        post this form (a revert); reverting is a change."""
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
@@ -168,7 +178,10 @@ def without_estimates_on_add(inlines, obj):
     return inlines
 
 
-@admin.action(description="Refresh the stock estimates of the selected now")
+@admin.action(
+    description="Refresh the stock estimates of the selected now",
+    permissions=["refresh_estimates"],
+)
 def refresh_estimates_now(modeladmin, request, queryset):
     from django.db.models import Q
 
@@ -263,7 +276,7 @@ class WeaponSystemAdmin(TrackedAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
     """The stock ledger, read-only: rows are posted and cancelled by the records' services."""
 
     list_display = [

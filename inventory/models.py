@@ -403,6 +403,7 @@ class StockEstimate(EstimateValues):
     class Meta:
         ordering = ["holder", "system", "scope"]
         verbose_name = "stock estimate"
+        permissions = [("refresh_stockestimate", "Can refresh stock estimates on demand")]
         constraints = [
             models.UniqueConstraint(
                 fields=["holder", "system", "scope"], name="stockestimate_pair_scope_unique"

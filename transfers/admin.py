@@ -356,6 +356,10 @@ class HistoryEntryAdmin(admin.ModelAdmin):
 for _model in (Holding, Pledge, Transfer, Expenditure, Authorization, Source, Citation):
     admin.site.register(_model.history.model, HistoryEntryAdmin)
 
+# django-celery-beat's own actions declare no permission (Django would run them for anyone
+# who can see the list): they change the schedule or run a task, so they need `change`.
+from django_celery_beat.admin import PeriodicTaskAdmin as _PeriodicTaskAdmin  # noqa: E402
+
 from transfers import admin_estimates  # noqa: E402,F401  the estimates admin
 
 # Import and export in the admin (issue 6).
@@ -363,3 +367,6 @@ from transfers import admin_io as _admin_io  # noqa: E402, F401
 
 # Report subscriptions and deliveries (issue 5).
 from transfers.reports import admin as _reports_admin  # noqa: E402, F401
+
+for _action in ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks"):
+    getattr(_PeriodicTaskAdmin, _action).allowed_permissions = ("change",)

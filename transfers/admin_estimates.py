@@ -9,13 +9,14 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from inventory.admin import EstimateRangesMixin
+from inventory.admin_access import DeclaredPermissionsMixin
 from inventory.models import StockEstimate
 from inventory.refresh import estimates_refresh_pairs
 from inventory.selectors import estimate_series
 from transfers.selectors import estimate_explanation
 
 
-@admin.action(description="Refresh the selected estimates now")
+@admin.action(description="Refresh the selected estimates now", permissions=["refresh_estimates"])
 def refresh_selected(modeladmin, request, queryset):
     pairs = set(queryset.values_list("holder_id", "system_id"))
     result = estimates_refresh_pairs(pairs)
@@ -40,7 +41,7 @@ class InconsistentFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockEstimate)
-class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
+class StockEstimateAdmin(DeclaredPermissionsMixin, EstimateRangesMixin, admin.ModelAdmin):
     list_display = [
         "holder",
         "system",

@@ -4,6 +4,13 @@
 - editor: creates and changes records and evidence; cannot delete records or manage users.
 - administrator: everything in both apps, plus users, groups, tokens and schedules.
 
+Two permissions are not Django's add/change/delete/view (inventory.admin_access):
+
+- `transfers.send_report` (send due reports now, release a delivery to be sent again):
+  administrators only; it mails people.
+- `inventory.refresh_stockestimate` (recompute estimates on demand): editors and
+  administrators.
+
 Migration 0002 creates the groups; `roles_sync` runs again after every migrate so that models
 added later get their permissions too.
 """
@@ -25,6 +32,10 @@ READ_ONLY_FOR_EDITORS = (
     "staleestimate",
     "importbatch",
 )
+# Permissions beyond add/change/view that editors hold.
+EDITOR_EXTRA = ("refresh_stockestimate",)
+# Permissions only administrators hold (they get every permission of the two apps).
+ADMINISTRATOR_ONLY = ("send_report",)
 
 
 def roles_sync(group_model, permission_model) -> None:
@@ -38,6 +49,7 @@ def roles_sync(group_model, permission_model) -> None:
         if p.codename.split("_", 1)[0] in ("add", "change")
         and p.content_type.model not in READ_ONLY_FOR_EDITORS
     ]
+    editor += [p for p in app_perms if p.codename in EDITOR_EXTRA]
     administrator = app_perms + [p for p in perms if p.content_type.app_label in ADMIN_EXTRA_APPS]
     for name, granted in ((VIEWER, viewer), (EDITOR, editor), (ADMINISTRATOR, administrator)):
         group, _ = group_model.objects.get_or_create(name=name)

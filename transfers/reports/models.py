@@ -71,12 +71,16 @@ class Subscription(models.Model):
         help_text="The first period reported is the one containing this day."
     )
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last confirmation link was mailed."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
         verbose_name = "report subscription"
+        permissions = [("send_report", "Can send reports now and release deliveries")]
         constraints = [
             models.CheckConstraint(
                 condition=(models.Q(user__isnull=False) & models.Q(email=""))
@@ -92,7 +96,11 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.recipient or '(no address)'} – {self.get_cadence_display().lower()}"
+        # Masked: the name shows in breadcrumbs, messages and logs that viewers see too.
+        from inventory.admin_access import mask_email
+
+        shown = mask_email(self.recipient) or "(no address)"
+        return f"{shown} – {self.get_cadence_display().lower()}"
 
     @property
     def recipient(self) -> str:
@@ -166,4 +174,6 @@ class ReportDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.recipient} {self.period_start}–{self.period_end}: {self.status}"
+        from inventory.admin_access import mask_email
+
+        return f"{mask_email(self.recipient)} {self.period_start}–{self.period_end}: {self.status}"

@@ -222,12 +222,17 @@ def new_message_id() -> str:
     return make_msgid(idstring="report", domain=domain)
 
 
+PREVIEW_UNSUBSCRIBE = "#the-unsubscribe-link-is-in-the-mailed-report"
+
+
 def report_preview_html(report: Report) -> str:
     """The HTML part for the admin preview, charts embedded as data: URLs."""
     import base64
 
     charts = report_charts(report)
-    html = report_html(report, charts, unsubscribe=unsubscribe_url(report.subscription))
+    # Not the subscriber's real link: whoever looks at the preview must not be able to
+    # unsubscribe them with it.
+    html = report_html(report, charts, unsubscribe=PREVIEW_UNSUBSCRIBE)
     for chart in charts:
         data = "data:image/png;base64," + base64.b64encode(chart.png).decode("ascii")
         html = html.replace(f'src="cid:{chart.cid}"', f'src="{data}"')

@@ -78,14 +78,30 @@ def subscription_create(*, countries=(), systems=(), actor: Actor = None, **fiel
     return subscription
 
 
-def subscription_send_confirmation(*, subscription_id: int) -> bool:
-    """Mail the confirmation link to an address subscriber not yet confirmed."""
+# A confirmation link is mailed again to one address at most this often (seconds).
+CONFIRMATION_RESEND_AFTER = 3600
+
+
+def subscription_send_confirmation(*, subscription_id: int, again: bool = False) -> bool:
+    """Mail the confirmation link to an address subscriber not yet confirmed. `again`: an
+    operator's resend, refused while the last mail is younger than
+    `CONFIRMATION_RESEND_AFTER` (so nobody can flood an address)."""
     from transfers.reports.rendering import one_line
     from transfers.reports.tokens import confirm_url
 
-    subscription = Subscription.objects.filter(pk=subscription_id).first()
-    if subscription is None or subscription.is_confirmed or not subscription.email:
+    now = timezone.now()
+    pending = Subscription.objects.filter(
+        pk=subscription_id, user__isnull=True, confirmed_at__isnull=True
+    ).exclude(email="")
+    if again:
+        pending = pending.filter(
+            Q(confirmation_sent_at__isnull=True)
+            | Q(confirmation_sent_at__lt=now - dt.timedelta(seconds=CONFIRMATION_RESEND_AFTER))
+        )
+    # Claim the send with one conditional UPDATE, so two clicks mail once.
+    if not pending.update(confirmation_sent_at=now):
         return False
+    subscription = Subscription.objects.get(pk=subscription_id)
     body = render_to_string(
         "reports/confirm_email.txt",
         {
