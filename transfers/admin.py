@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from inventory.admin import TrackedAdmin
+from inventory.weblinks import web_link
 from transfers.models import (
     Authorization,
     Citation,
@@ -278,9 +279,9 @@ class SourceAdmin(TrackedAdmin):
 
     @admin.display(description="URL")
     def link(self, obj) -> str:
-        return format_html(
-            '<a href="{}" rel="noreferrer noopener" target="_blank">open</a>', obj.url
-        )
+        if not obj.url:
+            return "–"
+        return web_link(obj.url, "open", rel="noreferrer noopener", target="_blank")
 
     def delete_model(self, request, obj):
         source_delete(source=obj, actor=request.user)

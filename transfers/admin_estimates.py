@@ -13,6 +13,7 @@ from inventory.admin_access import DeclaredPermissionsMixin
 from inventory.models import StockEstimate
 from inventory.refresh import estimates_refresh_pairs
 from inventory.selectors import estimate_series
+from inventory.weblinks import web_link
 from transfers.selectors import estimate_explanation
 
 
@@ -196,12 +197,11 @@ def _citations_html(citations):
         return format_html('<strong style="color:#ba2121">{}</strong>', "UNSOURCED")
     return format_html_join(
         "<br>",
-        '{} <a href="{}">{}</a>{}',
+        "{} {}{}",
         (
             (
                 c.grade,
-                c.source.url or "#",
-                c.source.title,
+                web_link(c.source.url, c.source.title, rel="noreferrer noopener"),
                 format_html(" – “{}”", c.excerpt[:200]) if c.excerpt else "",
             )
             for c in citations

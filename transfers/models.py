@@ -24,6 +24,7 @@ from inventory.values import (
     normalize_date,
     quantity_constraints,
 )
+from inventory.weblinks import validate_web_url
 from transfers.choices import (
     Attribution,
     AuthorizationKind,
@@ -67,6 +68,7 @@ class Source(models.Model):
         "URL",
         max_length=2000,
         blank=True,
+        validators=[validate_web_url],
         help_text="Leave empty only for documents that have no address (print, a briefing).",
     )
     url_canonical = models.CharField("canonical URL", max_length=2000, editable=False, blank=True)
@@ -75,7 +77,9 @@ class Source(models.Model):
     author = models.CharField(max_length=200, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     retrieved_at = models.DateTimeField(null=True, blank=True)
-    archive_url = models.URLField("archive URL", max_length=2000, blank=True)
+    archive_url = models.URLField(
+        "archive URL", max_length=2000, blank=True, validators=[validate_web_url]
+    )
     content_sha256 = models.CharField(
         "SHA-256 of captured text",
         max_length=64,

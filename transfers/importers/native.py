@@ -38,6 +38,7 @@ from transfers.importers.base import (
     RowRefused,
     SourceDraft,
     SystemRef,
+    check_url,
     read_csv,
 )
 from transfers.models import Authorization, Transfer
@@ -78,6 +79,9 @@ def _source(spec: dict[str, Any]) -> SourceDraft:
     values = {name: spec.get(name) or "" for name in SOURCE_EXPORT_FIELDS}
     values["published_at"] = _datetime(spec.get("published_at"), "citations.source.published_at")
     values["retrieved_at"] = _datetime(spec.get("retrieved_at"), "citations.source.retrieved_at")
+    for field in ("url", "archive_url"):
+        if values[field]:
+            values[field] = check_url(str(values[field]), f"citations.source.{field}")
     if not values["title"]:
         raise RowRefused("citations.source.title", "", "is empty")
     return SourceDraft(**values)

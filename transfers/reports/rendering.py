@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from inventory.weblinks import is_web_url
 from transfers.reports.charts import Chart, estimate_history_chart, pledged_vs_delivered_chart
 from transfers.reports.periods import period_display
 from transfers.reports.selectors import Report
@@ -139,7 +140,7 @@ def report_text(report: Report, charts: list[Chart], *, unsubscribe: str) -> str
                     if cite.publisher:
                         source += f" ({one_line(cite.publisher, 60)})"
                     lines += _wrap(f"Source [{cite.grade}, {cite.stance.lower()}]: {source}", "  ")
-                    if cite.url:
+                    if is_web_url(cite.url):
                         lines.append("    " + one_line(cite.url))
                     if cite.excerpt:
                         lines += _wrap(f'"{one_line(cite.excerpt, 300)}"', "    ")
