@@ -4,7 +4,8 @@ The JSON document (format "stockpile", version 1) holds everything needed to reb
 records in an empty database: the non-state parties and the weapon systems they refer to
 (with aliases and families), and every record with its citations and their sources. CSV
 and XLSX hold one row per record (a `record_type` column; citations as JSON in one cell,
-each with its source). `manage.py import stockpile` and `stockpile-csv` read them back
+each with its source); a text cell that a spreadsheet would run as a formula (`= + - @`)
+starts with an apostrophe. `manage.py import stockpile` and `stockpile-csv` read them back
 (see transfers/importers/native.py).
 """
 
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from inventory.choices import PartyKind
 from inventory.models import Country, WeaponSystem
+from inventory.spreadsheets import formula_safe
 from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Transfer
 from transfers.selectors import RECORD_PARTIES
 from transfers.services import SOURCE_FIELDS
@@ -193,16 +195,19 @@ def csv_columns(rows: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def _cell(value: Any) -> Any:
+    """A CSV or XLSX cell: lists as JSON, text that a spreadsheet would run as a formula
+    made inert (inventory.spreadsheets; the stockpile-csv import undoes it)."""
     if isinstance(value, list):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else value
+        value = json.dumps(value, ensure_ascii=False)
+    return "" if value is None else formula_safe(value)
 
 
 def export_csv(querysets=None) -> bytes:
     rows = export_rows(querysets)
     buffer = io.StringIO(newline="")
     columns = csv_columns(rows) or ["record_type"]
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    # RFC 4180 line ends: with "\n" alone, a bare "\r" in a cell would go out unquoted.
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({name: _cell(row.get(name)) for name in columns})

@@ -103,9 +103,7 @@ def test_the_native_importer_refuses_script_urls_and_writes_nothing(url, archive
     data = _native_document(url, archive_url)
     report = import_file("stockpile", data)
     assert not report.written
-    assert [(e.field, e.value) for e in report.errors] == [
-        (column, archive_url or url)
-    ]
+    assert [(e.field, e.value) for e in report.errors] == [(column, archive_url or url)]
     assert not Pledge.objects.exists() and not Source.objects.exists()
 
 

@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from inventory.models import Country
 from inventory.services import country_create
+from inventory.spreadsheets import formula_restore
 from transfers.exporters import (
     CITATION_EXPORT_FIELDS,
     EXTRA_FIELDS,
@@ -221,7 +222,8 @@ class NativeCsvImporter(Importer):
             if len(cells) != len(header):
                 report.refuse(line, "row", "", f"has {len(cells)} fields, the header {len(header)}")
                 continue
-            row = dict(zip(header, cells, strict=True))
+            # Our exports make formula-like text inert with an apostrophe: undo it.
+            row = dict(zip(header, map(formula_restore, cells), strict=True))
             for party in ("holder", "supplier", "donor", "recipient", "grantor"):
                 if row.get(party):
                     self.party_names.setdefault(row[party], row.get(f"{party}_name") or row[party])
