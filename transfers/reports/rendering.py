@@ -9,6 +9,7 @@ start a new line, a header or a fake link line.
 
 from __future__ import annotations
 
+import logging
 import re
 import textwrap
 import unicodedata
@@ -25,6 +26,8 @@ from transfers.reports.charts import Chart, estimate_history_chart, pledged_vs_d
 from transfers.reports.periods import period_display
 from transfers.reports.selectors import Report
 from transfers.reports.tokens import unsubscribe_url
+
+logger = logging.getLogger(__name__)
 
 SUBJECT_MAX = 150
 SECTION_TITLES = {
@@ -61,12 +64,21 @@ def report_subject(report: Report) -> str:
 
 
 def report_charts(report: Report) -> list[Chart]:
-    charts = []
-    chart = pledged_vs_delivered_chart(report.outstanding)
-    if chart is not None:
-        charts.append(chart)
+    """The report's charts. A chart that fails to draw is left out (and logged): the report
+    goes without it rather than not at all."""
+    drawings = [lambda: pledged_vs_delivered_chart(report.outstanding)]
     if report.movers:
-        chart = estimate_history_chart(report.movers[0])
+        drawings.append(lambda: estimate_history_chart(report.movers[0]))
+    charts = []
+    for draw in drawings:
+        try:
+            chart = draw()
+        except Exception:
+            logger.exception(
+                "reports: a chart of subscription %s failed; sent without it",
+                report.subscription.pk,
+            )
+            continue
         if chart is not None:
             charts.append(chart)
     return charts
