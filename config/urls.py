@@ -17,3 +17,7 @@ urlpatterns = [
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
+
+# JSON error bodies under /api/ (inventory.request_guards), Django's pages elsewhere.
+handler404 = "inventory.request_guards.not_found"
+handler500 = "inventory.request_guards.server_error"

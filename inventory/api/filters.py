@@ -7,6 +7,8 @@
 - `SystemFilter` / `SystemFamilyFilter`: a system by id, name or alias; the family filter
   takes the system and every variant below it.
 - `StrictOrderingFilter`: an unknown ordering field is a 400 (DRF would ignore it).
+- `FilterBackend`: django-filter's backend, whose 400 does not break on a `%` in the value
+  (django-filter formats every message with `%`, so `?donor=50%` was a 500).
 
 Unknown query parameters are refused by the views (`inventory.api.viewsets.ApiMixin`).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
@@ -25,6 +28,28 @@ from inventory.models import Country, WeaponSystem
 from inventory.selectors import country_resolve, weapon_system_family_ids, weapon_system_resolve
 
 UNDISCLOSED = "undisclosed"
+
+
+def filter_errors(errors) -> ValidationError:
+    """A filterset's form errors as a 400, each message formatted only with its own params
+    (messages quote the value, which may hold a `%`)."""
+    details = {}
+    for field, error_list in errors.as_data().items():
+        details[field] = [
+            (error.message % error.params) if error.params else str(error.message)
+            for error in error_list
+        ]
+    return ValidationError(details)
+
+
+class FilterBackend(DjangoFilterBackend):
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid() and self.raise_exception:
+            raise filter_errors(filterset.errors)
+        return filterset.qs
 
 
 def _tokens(value: str) -> list[str]:

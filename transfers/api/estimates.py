@@ -29,6 +29,7 @@ from inventory.api.filters import (
     StrictFilterSet,
     SystemFamilyFilter,
     SystemFilter,
+    filter_errors,
 )
 from inventory.api.serializers import CountryRefSerializer, SystemRefSerializer
 from inventory.api.viewsets import ApiMixin
@@ -310,7 +311,7 @@ class StockEstimateViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
             return super().list(request, *args, **kwargs)
         filterset = self.filterset_class(request.query_params, queryset=self.get_queryset())
         if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
+            raise filter_errors(filterset.errors)
         data = filterset.form.cleaned_data
         holders = data.get("holder")
         systems = [s.pk for s in data.get("system") or []] or None
