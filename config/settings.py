@@ -219,7 +219,7 @@ STOCKPILE_API_ANONYMOUS_READ = env_bool("STOCKPILE_API_ANONYMOUS_READ", False)
 # The public explorer is on: the API schema and its docs pages are open to anyone (else
 # they need a login or a token).
 STOCKPILE_PUBLIC = env_bool("STOCKPILE_PUBLIC", False)
-STOCKPILE_API_REQUIRE_IF_MATCH = env_bool("STOCKPILE_API_REQUIRE_IF_MATCH", False)
+STOCKPILE_API_REQUIRE_IF_MATCH = env_bool("STOCKPILE_API_REQUIRE_IF_MATCH", True)
 STOCKPILE_API_PAGE_SIZE = int(os.environ.get("STOCKPILE_API_PAGE_SIZE", "50"))
 STOCKPILE_API_MAX_PAGE_SIZE = int(os.environ.get("STOCKPILE_API_MAX_PAGE_SIZE", "500"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("STOCKPILE_MAX_BODY_BYTES", str(2_621_440)))
