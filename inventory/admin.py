@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from inventory.admin_access import DeclaredPermissionsMixin, model_admin_requires
+from inventory.admin_versions import ConcurrentEditMixin
 from inventory.models import (
     Country,
     CountryAlias,
@@ -32,8 +33,10 @@ class TrackedInlineMixin:
     extra = 0
 
 
-class TrackedAdmin(DeclaredPermissionsMixin, SimpleHistoryAdmin):
-    """A ModelAdmin whose writes go through `tracked_save` / `tracked_delete`."""
+class TrackedAdmin(ConcurrentEditMixin, DeclaredPermissionsMixin, SimpleHistoryAdmin):
+    """A ModelAdmin whose writes go through `tracked_save` / `tracked_delete`, and whose
+    change form refuses to save over a change made since it was opened
+    (`inventory.admin_versions`)."""
 
     history_list_display = ["door", "actor_name"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
