@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "csp",
+    "axes",
     "inventory",
     "transfers",
 ]
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "inventory.history.HistoryDoorMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,6 +114,45 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # refreshes wait for each other's locks as they do in production instead of failing.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-stockpile.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: CACHE_URL (or REDIS_URL) selects Redis (redis://127.0.0.1:6379/1), shared by every
+# web worker: API throttle counters and failed-token counts live there. Without it, each
+# process counts in its own memory (a laptop, tests).
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "stockpile"),
+            "TIMEOUT": 300,
+        }
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured(
+        f"CACHE_URL={CACHE_URL!r}: use a redis:// address or leave it unset."
+    )
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Reverse proxies in front of the web app that append the client's address to
+# X-Forwarded-For (0: none, the client is REMOTE_ADDR). Login lockouts and throttles count
+# per address; a header that no trusted proxy wrote is never believed.
+STOCKPILE_TRUSTED_PROXIES = int(os.environ.get("STOCKPILE_TRUSTED_PROXIES", "0"))
+
+# Logins (django-axes, in the database: shared by every worker, SQLite and PostgreSQL):
+# after AXES_FAILURE_LIMIT wrong passwords for one username, or from one address, logins
+# are refused (429) for AXES_COOLOFF_TIME, the right password included.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("STOCKPILE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("STOCKPILE_LOGIN_COOLOFF_HOURS", "0.25"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "inventory.request_guards.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -226,7 +268,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("STOCKPILE_MAX_BODY_BYTES", str
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "inventory.api.schema.StockpileAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "inventory.api.authentication.CountedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["inventory.api.permissions.RolePermissions"],
@@ -254,7 +296,14 @@ REST_FRAMEWORK = {
         "write": os.environ.get("STOCKPILE_API_THROTTLE_WRITE", "300/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": STOCKPILE_TRUSTED_PROXIES,
 }
+# Wrong API tokens from one address: after this many in the window (seconds), every token
+# request from it is refused with 429 until the window has passed (inventory.api.authentication).
+STOCKPILE_API_TOKEN_FAILURE_LIMIT = int(os.environ.get("STOCKPILE_API_TOKEN_FAILURE_LIMIT", "20"))
+STOCKPILE_API_TOKEN_FAILURE_WINDOW = int(
+    os.environ.get("STOCKPILE_API_TOKEN_FAILURE_WINDOW", "600")
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stockpile API",
     "DESCRIPTION": "Weapon systems held, pledged and transferred, with their sources. "

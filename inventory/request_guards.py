@@ -47,3 +47,18 @@ def server_error(request):
             {"detail": "Server error; it has been logged. Retry later."}, status=500
         )
     return defaults.server_error(request)
+
+
+def client_ip(request) -> str:
+    """The client's address: REMOTE_ADDR, or with STOCKPILE_TRUSTED_PROXIES = n, the address
+    the n-th proxy from us appended to X-Forwarded-For (entries further left are whatever the
+    client sent, so they are never believed)."""
+    from django.conf import settings
+
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.STOCKPILE_TRUSTED_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies <= 0 or not forwarded:
+        return remote
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    return hops[-proxies] if len(hops) >= proxies else (hops[0] if hops else remote)
