@@ -206,6 +206,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request's enqueue (inventory.enqueue): connect timeout in seconds, no retries, and a
+# circuit breaker that skips enqueues for a while after a failure (the sweeper covers them).
+CELERY_TASK_PUBLISH_RETRY = False
+STOCKPILE_ENQUEUE_TIMEOUT = float(os.environ.get("STOCKPILE_ENQUEUE_TIMEOUT", "0.5"))
+STOCKPILE_ENQUEUE_BREAKER_SECONDS = float(os.environ.get("STOCKPILE_ENQUEUE_BREAKER_SECONDS", "30"))
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Periodic tasks. django-celery-beat copies these into its tables on start, where the admin
 # shows them and an administrator can change their schedule. One key per task.

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from inventory.enqueue import enqueue, refresh_after_commit
 from inventory.models import LedgerEntry, StaleEstimate
 from inventory.services import rows_insert
 
@@ -186,11 +187,12 @@ def estimates_mark_stale(pairs: Iterable[Pair], *, at: dt.datetime | None = None
             unique_fields=["holder_id", "system_id"],
             update_fields=["marked_at"],
         )
-    transaction.on_commit(lambda: enqueue_refresh(pairs))
+    refresh_after_commit(pairs)  # one enqueue per commit, bounded (inventory.enqueue)
 
 
 def enqueue_refresh(pairs: list[Pair]) -> bool:
-    """Send the refresh task; a broker failure is logged, never raised to the writer."""
+    """Send the refresh task; a broker failure is logged, never raised to the writer, and
+    bounded in time (inventory.enqueue): the stale marks stay, the sweeper will come."""
     from django.conf import settings
 
     from inventory.tasks import estimates_refresh
@@ -198,17 +200,10 @@ def enqueue_refresh(pairs: list[Pair]) -> bool:
     if getattr(settings, "STOCKPILE_ESTIMATES_SYNC", False):
         estimates_refresh.run(pairs=[list(pair) for pair in pairs])
         return True
-    try:
-        for start in range(0, len(pairs), 1000):
-            estimates_refresh.apply_async(
-                kwargs={"pairs": [list(pair) for pair in pairs[start : start + 1000]]},
-                retry=False,
-            )
-    except Exception:  # the broker is down: the stale marks stay, the sweeper will come
-        logger.warning(
-            "Could not enqueue an estimate refresh for %d pair(s)", len(pairs), exc_info=True
-        )
-        return False
+    for start in range(0, len(pairs), 1000):
+        chunk = [list(pair) for pair in pairs[start : start + 1000]]
+        if not enqueue(estimates_refresh, kwargs={"pairs": chunk}):
+            return False
     return True
 
 
