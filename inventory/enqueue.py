@@ -17,6 +17,7 @@ every minute) refreshes what was not enqueued.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -47,10 +48,8 @@ def _drop_connection() -> None:
     connection = getattr(_local, "connection", None)
     _local.connection = None
     if connection is not None:
-        try:
+        with contextlib.suppress(Exception):  # already broken: nothing to release
             connection.release()
-        except Exception:  # already broken: nothing to release
-            pass
 
 
 def _publishing_connection(app):
