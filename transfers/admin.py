@@ -371,3 +371,8 @@ from transfers.reports import admin as _reports_admin  # noqa: E402, F401
 
 for _action in ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks"):
     getattr(_PeriodicTaskAdmin, _action).allowed_permissions = ("change",)
+
+# django-axes' cleanup of login attempts deletes rows: it needs `delete`.
+from axes.admin import AccessAttemptAdmin as _AccessAttemptAdmin  # noqa: E402
+
+_AccessAttemptAdmin.cleanup_expired_attempts.allowed_permissions = ("delete",)

@@ -2,7 +2,8 @@
 
 - viewer: reads everything (view permission on every model of both apps).
 - editor: creates and changes records and evidence; cannot delete records or manage users.
-- administrator: everything in both apps, plus users, groups, tokens and schedules.
+- administrator: everything in both apps, plus users, groups, tokens, schedules and login
+  lockouts (django-axes: lifting one is deleting its access attempt).
 
 Two permissions are not Django's add/change/delete/view (inventory.admin_access):
 
@@ -23,7 +24,7 @@ ADMINISTRATOR = "administrator"
 ROLE_NAMES = (VIEWER, EDITOR, ADMINISTRATOR)
 
 APPS = ("inventory", "transfers")
-ADMIN_EXTRA_APPS = ("auth", "authtoken", "django_celery_beat")
+ADMIN_EXTRA_APPS = ("auth", "authtoken", "django_celery_beat", "axes")
 # Derived data that editors may view but not change by hand.
 READ_ONLY_FOR_EDITORS = (
     "ledgerentry",

@@ -25,6 +25,7 @@ from inventory.admin_access import DeclaredPermissionsMixin, mask_email, model_a
 from transfers.reports.models import ReportDelivery, Subscription
 from transfers.reports.periods import period_containing, period_display
 from transfers.reports.services import (
+    consent_refusal,
     delivery_release,
     due_periods,
     report_deliver,
@@ -198,6 +199,20 @@ class SubscriptionAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
             "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
         )
         return response
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+        actor = request.user
+
+        class ConsentForm(form_class):
+            def clean(self):
+                cleaned = super().clean()
+                refusal = consent_refusal(cleaned.get("user"), actor)
+                if refusal:
+                    self.add_error("user", refusal)
+                return cleaned
+
+        return ConsentForm
 
     def save_model(self, request, obj, form, change):
         subscription_save(subscription=obj, actor=request.user)

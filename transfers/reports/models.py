@@ -31,7 +31,8 @@ class Subscription(models.Model):
     confirmed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the address was confirmed (users are confirmed by their account).",
+        help_text="When the subscriber agreed: a user subscribing themselves at once, an "
+        "address or an invited user by the mailed link.",
     )
     cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.WEEKLY)
     countries = models.ManyToManyField(
@@ -110,7 +111,9 @@ class Subscription(models.Model):
 
     @property
     def is_confirmed(self) -> bool:
-        return self.user_id is not None or self.confirmed_at is not None
+        # Users who subscribe themselves are confirmed at once; an address, or a user
+        # invited by an administrator, confirms by the mailed link.
+        return self.confirmed_at is not None
 
     @property
     def has_grade_filter(self) -> bool:
