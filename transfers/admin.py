@@ -376,3 +376,6 @@ for _action in ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks"):
 from axes.admin import AccessAttemptAdmin as _AccessAttemptAdmin  # noqa: E402
 
 _AccessAttemptAdmin.cleanup_expired_attempts.allowed_permissions = ("delete",)
+
+# Users and groups without privilege escalation (issue 14).
+from transfers import admin_users as _admin_users  # noqa: E402, F401
