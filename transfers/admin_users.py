@@ -72,9 +72,12 @@ class StockpileUserAdmin(NoEscalationMixin, UserAdmin):
 class StockpileGroupAdmin(NoEscalationMixin, GroupAdmin):
     def has_change_permission(self, request, obj=None):
         # A group holding permissions the user lacks is theirs to see, not to change.
-        if obj is not None and not request.user.is_superuser:
-            if not grantable_groups(request.user).filter(pk=obj.pk).exists():
-                return False
+        if (
+            obj is not None
+            and not request.user.is_superuser
+            and not grantable_groups(request.user).filter(pk=obj.pk).exists()
+        ):
+            return False
         return super().has_change_permission(request, obj)
 
 
