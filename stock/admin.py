@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin import TrackedAdmin
+from core.admin_access import DeclaredPermissionsMixin
+from core.weblinks import web_link
 from inventory.admin import CountryAdmin, WeaponSystemAdmin
 from inventory.models import Country
 from stock.choices import MatchStatus
@@ -123,7 +125,10 @@ class SystemEstimateInline(EstimateInline):
         return obj.holder
 
 
-@admin.action(description="Refresh the stock estimates of the selected now")
+@admin.action(
+    description="Refresh the stock estimates of the selected now",
+    permissions=["refresh_estimates"],
+)
 def refresh_estimates_now(modeladmin, request, queryset):
     from django.db.models import Q
 
@@ -148,7 +153,7 @@ def refresh_estimates_now(modeladmin, request, queryset):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
     """The stock ledger, read-only: rows are posted and cancelled by the records' services."""
 
     list_display = [
@@ -191,7 +196,7 @@ WeaponSystemAdmin.inlines = [*WeaponSystemAdmin.inlines, SystemEstimateInline]
 WeaponSystemAdmin.actions = [*WeaponSystemAdmin.actions, refresh_estimates_now]
 
 
-@admin.action(description="Refresh the selected estimates now")
+@admin.action(description="Refresh the selected estimates now", permissions=["refresh_estimates"])
 def refresh_selected(modeladmin, request, queryset):
     pairs = set(queryset.values_list("holder_id", "system_id"))
     result = estimates_refresh_pairs(pairs)
@@ -216,7 +221,7 @@ class InconsistentFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockEstimate)
-class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
+class StockEstimateAdmin(DeclaredPermissionsMixin, EstimateRangesMixin, admin.ModelAdmin):
     list_display = [
         "holder",
         "system",
@@ -400,12 +405,11 @@ def _citations_html(citations):
         return format_html('<strong style="color:#ba2121">{}</strong>', "UNSOURCED")
     return format_html_join(
         "<br>",
-        '{} <a href="{}">{}</a>{}',
+        "{} {}{}",
         (
             (
                 c.grade,
-                c.source.url or "#",
-                c.source.title,
+                web_link(c.source.url, c.source.title, rel="noreferrer noopener"),
                 format_html(" – “{}”", c.excerpt[:200]) if c.excerpt else "",
             )
             for c in citations
