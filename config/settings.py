@@ -263,6 +263,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the date precisions (records' date_precision, sources' published_precision).
+    "ENUM_NAME_OVERRIDES": {"DatePrecisionEnum": "inventory.choices.DatePrecision"},
 }
 
 if not DEBUG:

@@ -8,6 +8,7 @@ Every save and delete made in the admin goes through the services (`tracked_save
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils.html import format_html
@@ -21,6 +22,7 @@ from inventory.models import (
     WeaponSystem,
     WeaponSystemAlias,
 )
+from inventory.search import parties_ranked, systems_ranked
 from inventory.services import tracked_delete, tracked_save
 
 
@@ -63,6 +65,22 @@ class TrackedAdmin(SimpleHistoryAdmin):
 
     def delete_inline(self, request, obj):
         tracked_delete(obj, actor=request.user)
+
+
+class RankedSearchMixin:
+    """Search results (the autocomplete's, and the list's unless a column is sorted) ordered
+    by how well they match: exact, then prefix, then contains (see inventory.search)."""
+
+    search_ranked = None  # (queryset, term) -> the queryset annotated and ordered
+
+    def get_search_results(self, request, queryset, search_term):
+        matched, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if not search_term.strip():
+            return matched, may_have_duplicates
+        matching = queryset.filter(pk__in=matched.values("pk"))
+        if ORDER_VAR in request.GET:  # a list sorted by a column stays so
+            return matching, False
+        return type(self).search_ranked(matching, search_term), False
 
 
 class CountryAliasInline(TrackedInlineMixin, admin.TabularInline):
@@ -193,12 +211,21 @@ def refresh_estimates_now(modeladmin, request, queryset):
 
 
 @admin.register(Country)
-class CountryAdmin(TrackedAdmin):
-    list_display = ["name", "code", "iso_alpha3", "kind"]
+class CountryAdmin(RankedSearchMixin, TrackedAdmin):
+    list_display = ["name", "code", "iso_alpha3", "kind", "existed_until"]
     list_filter = ["kind"]
     search_fields = ["name", "code", "iso_alpha3", "official_name", "aliases__alias"]
+    search_ranked = staticmethod(parties_ranked)
     inlines = [CountryAliasInline, HolderEstimateInline]
-    fields = ["code", "name", "kind", "iso_alpha3", "official_name", "notes"]
+    fields = [
+        "code",
+        "name",
+        "kind",
+        "iso_alpha3",
+        "official_name",
+        ("existed_from", "existed_until"),
+        "notes",
+    ]
     actions = [refresh_estimates_now]
 
     def get_inlines(self, request, obj):
@@ -228,7 +255,7 @@ class VariantInline(admin.TabularInline):
 
 
 @admin.register(WeaponSystem)
-class WeaponSystemAdmin(TrackedAdmin):
+class WeaponSystemAdmin(RankedSearchMixin, TrackedAdmin):
     list_display = [
         "name",
         "parent",
@@ -247,6 +274,7 @@ class WeaponSystemAdmin(TrackedAdmin):
     ]
     list_select_related = ["parent", "origin"]
     search_fields = ["name", "aliases__alias", "manufacturer", "description"]
+    search_ranked = staticmethod(systems_ranked)
     autocomplete_fields = ["parent", "origin"]
     inlines = [WeaponSystemAliasInline, VariantInline, SystemEstimateInline]
     actions = [refresh_estimates_now]

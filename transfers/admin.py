@@ -8,7 +8,7 @@ without a citation are marked "unsourced" and can be filtered. All writes go thr
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from inventory.admin import TrackedAdmin
@@ -21,7 +21,7 @@ from transfers.models import (
     Source,
     Transfer,
 )
-from transfers.selectors import RECORD_PARTIES, has_citation
+from transfers.selectors import RECORD_PARTIES, has_citation, record_warnings
 from transfers.services import (
     citation_delete,
     citation_save,
@@ -126,6 +126,8 @@ class RecordAdmin(TrackedAdmin):
 
     def save_model(self, request, obj, form, change):
         record_save(record=obj, actor=request.user)
+        for warning in record_warnings(obj):
+            self.message_user(request, warning, messages.WARNING)
 
     def delete_model(self, request, obj):
         record_delete(record=obj, actor=request.user)

@@ -7,6 +7,7 @@ Models hold fields, constraints, clean() and small properties; every write goes 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,13 +15,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from w3lib.url import canonicalize_url
 
-from inventory.choices import Credibility, Reliability
+from inventory.choices import Credibility, DatePrecision, Reliability
 from inventory.history import tracked_history
 from inventory.models import Country, WeaponSystem
 from inventory.values import (
     DatedFields,
     QuantityFields,
     date_constraints,
+    format_date,
     normalize_date,
     quantity_constraints,
 )
@@ -73,7 +75,21 @@ class Source(models.Model):
     title = models.CharField(max_length=500)
     publisher = models.CharField(max_length=200, blank=True)
     author = models.CharField(max_length=200, blank=True)
-    published_at = models.DateTimeField(null=True, blank=True)
+    published_on = models.DateField(
+        "published",
+        null=True,
+        blank=True,
+        help_text="The day, month or year of publication (a time, if known, goes below).",
+    )
+    published_precision = models.CharField(
+        "precision", max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    published_at = models.DateTimeField(
+        "published at (time)",
+        null=True,
+        blank=True,
+        help_text="Only when the exact time is known; the date alone goes above.",
+    )
     retrieved_at = models.DateTimeField(null=True, blank=True)
     archive_url = models.URLField("archive URL", max_length=2000, blank=True)
     content_sha256 = models.CharField(
@@ -99,7 +115,7 @@ class Source(models.Model):
     history = tracked_history()
 
     class Meta:
-        ordering = ["-published_at", "title"]
+        ordering = ["-published_on", "-published_at", "title"]
         constraints = [
             models.UniqueConstraint(
                 fields=["url_canonical"],
@@ -118,7 +134,32 @@ class Source(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def published_display(self) -> str:
+        if self.published_on is None and self.published_at is None:
+            return "–"
+        if self.published_on is None:
+            return self.published_at.date().isoformat()
+        return format_date(self.published_on, self.published_precision)
+
     def clean(self) -> None:
+        if self.published_at is not None and self.published_on is None:
+            # A time known to the minute gives the day (UTC) too.
+            self.published_on = self.published_at.astimezone(dt.UTC).date()
+            self.published_precision = DatePrecision.DAY
+        if self.published_on is None:
+            self.published_precision = DatePrecision.DAY
+        elif self.published_precision == DatePrecision.UNKNOWN:
+            raise ValidationError(
+                {
+                    "published_precision": f"The precision is 'unknown' but a date "
+                    f"({self.published_on}) is given."
+                }
+            )
+        else:
+            self.published_on, self.published_precision = normalize_date(
+                self.published_on, self.published_precision, "published_on"
+            )
         self.url_canonical = canonical_url(self.url) if self.url else ""
         self.content_sha256 = (self.content_sha256 or "").strip().lower()
         if self.content_sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.content_sha256):

@@ -1072,6 +1072,8 @@ def _sources(prepared, report: ImportReport, actor: Actor) -> dict[str, int]:
         source = Source(**{name: getattr(spec, name) for name in SOURCE_FIELDS})
         source.url_canonical = _canonical(source.url) if source.url else ""
         source.title = source.title[:500]
+        if source.published_at is not None:  # as Source.clean() does
+            source.published_on = source.published_at.astimezone(dt.UTC).date()
         new.append((key, source))
     if new:
         created = tracked_bulk_create(Source, [s for _, s in new], actor=actor)
