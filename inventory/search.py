@@ -46,11 +46,13 @@ def parties_ranked(queryset: QuerySet, term: str) -> QuerySet:
     """`queryset` (parties) ordered by how well they match `term`: rank, then current before
     historic, then name."""
     historic = Case(
-        When(kind=PartyKind.HISTORICAL, then=Value(1)), default=Value(0), output_field=IntegerField()
+        When(kind=PartyKind.HISTORICAL, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
     )
-    return queryset.annotate(search_rank=party_search_rank(term), search_historic=historic).order_by(
-        "search_rank", "search_historic", "name"
-    )
+    return queryset.annotate(
+        search_rank=party_search_rank(term), search_historic=historic
+    ).order_by("search_rank", "search_historic", "name")
 
 
 def system_search_rank(term: str) -> Case:
@@ -72,5 +74,3 @@ def systems_ranked(queryset: QuerySet, term: str) -> QuerySet:
     return queryset.annotate(search_rank=system_search_rank(term), search_variant=variant).order_by(
         "search_rank", "search_variant", "name"
     )
-
-
