@@ -8,10 +8,20 @@ without a citation are marked "unsourced" and can be filtered. All writes go thr
 
 from __future__ import annotations
 
+import json
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from inventory.admin import TrackedAdmin
+from inventory.forms import format_partial_date
+from transfers.admin_forms import CitationInlineForm, RecordAdminForm, SourceAdminForm
 from transfers.models import (
     Authorization,
     Citation,
@@ -33,6 +43,7 @@ from transfers.services import (
 
 class CitationInline(admin.StackedInline):
     model = Citation
+    form = CitationInlineForm
     extra = 1
     autocomplete_fields = ["source"]
     fields = [
@@ -42,6 +53,9 @@ class CitationInline(admin.StackedInline):
     ]
     verbose_name = "citation"
     verbose_name_plural = "citations (the evidence for this record)"
+
+
+RECORD_FK = {"system", "supplier", "donor", "grantor", "holder", "recipient", "pledge"}
 
 
 class SourcedFilter(admin.SimpleListFilter):
@@ -59,10 +73,19 @@ class SourcedFilter(admin.SimpleListFilter):
         return queryset
 
 
+# What "Save and add another" keeps for the next record (what a story repeats: five buyers
+# of one system from one supplier), and of its first citation.
+KEPT_FIELDS = ("system", "kind", "supplier", "donor", "grantor", "status", "basis", "condition")
+KEPT_CITATION_FIELDS = ("source", "stance", "attribution", "reliability", "credibility")
+
+
 class RecordAdmin(TrackedAdmin):
     """Common admin of the five record types."""
 
+    form = RecordAdminForm
     inlines = [CitationInline]
+    save_as = True  # "Save as new": a copy of the record, with its changes, as a new one
+    save_on_top = True
     date_hierarchy = "date"
     search_fields = [
         "system__name",
@@ -124,10 +147,74 @@ class RecordAdmin(TrackedAdmin):
             return format_html('<span title="{}">✔ sourced</span>', "has at least one citation")
         return format_html('<strong style="color:#ba2121">{}</strong>', "UNSOURCED")
 
+    def get_fieldsets(self, request, obj=None):
+        return [
+            *super().get_fieldsets(request, obj),
+            (
+                "Evidence",
+                {"fields": ["save_without_source"], "classes": ["unsourced-confirmation"]},
+            ),
+        ]
+
     def save_model(self, request, obj, form, change):
         record_save(record=obj, actor=request.user)
         for warning in record_warnings(obj):
             self.message_user(request, warning, messages.WARNING)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not form.instance.citations.exists():
+            self.message_user(
+                request,
+                f"{form.instance} was saved without a source: it is listed as UNSOURCED.",
+                messages.WARNING,
+            )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        if "_addanother" in request.POST and IS_POPUP_VAR not in request.POST:
+            kept = self.kept_for_next(obj)
+            joiner = "&" if "?" in response["Location"] else "?"
+            response = HttpResponseRedirect(f"{response['Location']}{joiner}{urlencode(kept)}")
+        return response
+
+    def kept_for_next(self, obj) -> dict[str, str]:
+        """The GET parameters of the next add form: what the saved record shares with the
+        next one of the same story (see KEPT_FIELDS), its date and its first citation."""
+        kept: dict[str, str] = {}
+        names = {field.name for field in obj._meta.get_fields()}
+        for name in KEPT_FIELDS:
+            if name in names:
+                value = (
+                    getattr(obj, f"{name}_id", None) if name in RECORD_FK else getattr(obj, name)
+                )
+                if value not in (None, ""):
+                    kept[name] = str(value)
+        if obj.date is not None:
+            kept["date"] = format_partial_date(obj.date, obj.date_precision)
+            kept["date_precision"] = obj.date_precision
+        citation = obj.citations.order_by("pk").first()
+        if citation is not None:
+            for name in KEPT_CITATION_FIELDS:
+                value = citation.source_id if name == "source" else getattr(citation, name)
+                kept[f"citation_{name}"] = str(value)
+        return kept
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if (
+            isinstance(inline, CitationInline)
+            and request.method == "GET"
+            and "citation_source" in request.GET
+        ):
+            kwargs["initial"] = [
+                {
+                    name: request.GET[f"citation_{name}"]
+                    for name in KEPT_CITATION_FIELDS
+                    if f"citation_{name}" in request.GET
+                }
+            ]
+        return kwargs
 
     def delete_model(self, request, obj):
         record_delete(record=obj, actor=request.user)
@@ -266,17 +353,67 @@ class AuthorizationAdmin(RecordAdmin):
 
 @admin.register(Source)
 class SourceAdmin(TrackedAdmin):
-    list_display = ["title", "publisher", "published_at", "source_type", "reliability", "link"]
+    form = SourceAdminForm
+    list_display = ["title", "publisher", "published", "source_type", "reliability", "link"]
     list_filter = ["source_type", "reliability", "publisher"]
     search_fields = ["title", "url", "url_canonical", "publisher", "author"]
     readonly_fields = ["url_canonical", "created_at", "updated_at"]
-    date_hierarchy = "published_at"
+    date_hierarchy = "published_on"
     fieldsets = [
         (None, {"fields": ["url", "url_canonical", "title", "publisher", "author", "source_type"]}),
         ("Grading", {"fields": ["reliability"]}),
-        ("Capture", {"fields": ["published_at", "retrieved_at", "archive_url", "content_sha256"]}),
+        (
+            "Publication and capture",
+            {
+                "fields": [
+                    ("published_on", "published_precision"),
+                    "published_at",
+                    "retrieved_at",
+                    "archive_url",
+                    "content_sha256",
+                ]
+            },
+        ),
         ("Notes", {"fields": ["notes", "created_at", "updated_at"]}),
     ]
+
+    @admin.display(description="published", ordering="published_on")
+    def published(self, obj) -> str:
+        return obj.published_display
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if IS_POPUP_VAR in request.GET or IS_POPUP_VAR in request.POST:
+            to_field = request.GET.get(TO_FIELD_VAR) or request.POST.get(TO_FIELD_VAR) or "id"
+            form.popup_query = "?" + urlencode({TO_FIELD_VAR: to_field, IS_POPUP_VAR: 1})
+        return form
+
+    def get_urls(self):
+        use = self.admin_site.admin_view(self.use_view)
+        return [
+            path("<path:object_id>/use/", use, name="transfers_source_use"),
+            *super().get_urls(),
+        ]
+
+    def use_view(self, request, object_id):
+        """Pick an existing source in the "+" popup a citation opened (the duplicate-URL
+        message links here), as if it had just been added."""
+        source = self.get_object(request, object_id)
+        if source is None:
+            raise Http404(f"No source with id {object_id!r}.")
+        if not self.has_view_permission(request, source):
+            raise PermissionDenied
+        if IS_POPUP_VAR not in request.GET:
+            return HttpResponseRedirect(reverse("admin:transfers_source_change", args=[source.pk]))
+        attr = request.GET.get(TO_FIELD_VAR) or "id"
+        if attr != "id":
+            raise PermissionDenied
+        data = json.dumps({"value": str(source.pk), "obj": str(source)})
+        return TemplateResponse(
+            request,
+            self.popup_response_template or "admin/popup_response.html",
+            {"popup_response_data": data},
+        )
 
     @admin.display(description="URL")
     def link(self, obj) -> str:

@@ -82,7 +82,12 @@ class Source(models.Model):
         help_text="The day, month or year of publication (a time, if known, goes below).",
     )
     published_precision = models.CharField(
-        "precision", max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+        "precision",
+        max_length=10,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        blank=True,
+        help_text="Empty: as typed (2024-11-27 a day, 2024-11 a month, 2024 a year).",
     )
     published_at = models.DateTimeField(
         "published at (time)",
@@ -143,6 +148,7 @@ class Source(models.Model):
         return format_date(self.published_on, self.published_precision)
 
     def clean(self) -> None:
+        self.published_precision = self.published_precision or DatePrecision.DAY
         if self.published_at is not None and self.published_on is None:
             # A time known to the minute gives the day (UTC) too.
             self.published_on = self.published_at.astimezone(dt.UTC).date()
