@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from inventory.headline import headline_of
 from inventory.models import (
     Country,
     CountryAlias,
@@ -93,7 +94,7 @@ class EstimateRangesMixin:
 
     @admin.display(description="on hand")
     def on_hand_range(self, obj):
-        return obj.on_hand.display()
+        return headline_of(obj)
 
     @admin.display(description="incoming")
     def incoming_range(self, obj):

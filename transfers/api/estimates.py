@@ -33,6 +33,7 @@ from inventory.api.filters import (
 from inventory.api.serializers import CountryRefSerializer, SystemRefSerializer
 from inventory.api.viewsets import ApiMixin
 from inventory.choices import EstimateScope
+from inventory.headline import headline_of
 from inventory.models import Country, EstimatePoint, StockEstimate, WeaponSystem
 from inventory.selectors import (
     estimate_list,
@@ -103,6 +104,10 @@ class EstimateSerializer(serializers.Serializer):
     inconsistent = serializers.BooleanField(
         help_text="More units went out than could have been there (on hand is shown as 0)."
     )
+    display = serializers.CharField(
+        help_text='The headline as shown to people: on hand when it is bounded ("24–99"), '
+        'else the known parts ("≥ 49 in, ≥ 2 used, no count"); on_hand.display is the same.'
+    )
     evidence = EvidenceSerializer()
     computed_at = serializers.DateTimeField(
         allow_null=True, help_text="When these numbers last changed; null when computed now."
@@ -114,7 +119,8 @@ class EstimateSerializer(serializers.Serializer):
         holder = holders.get(instance.holder_id) or instance.holder
         system = systems.get(instance.system_id) or instance.system
         as_of = self.context.get("as_of") or dt.date.today()
-        return {
+        headline = headline_of(instance)
+        data = {
             "id": instance.pk,
             "holder": {"id": holder.pk, "code": holder.code, "name": holder.name},
             "system": {"id": system.pk, "name": system.name},
@@ -131,6 +137,7 @@ class EstimateSerializer(serializers.Serializer):
             ),
             **{name: _range(instance, name) for name in RANGES},
             "inconsistent": instance.inconsistent,
+            "display": headline,
             "evidence": {
                 "best_grade": instance.best_grade,
                 "weakest_grade": instance.weakest_grade,
@@ -143,6 +150,8 @@ class EstimateSerializer(serializers.Serializer):
                 else None
             ),
         }
+        data["on_hand"]["display"] = headline
+        return data
 
 
 class ExplanationCitationSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from inventory.choices import EstimateScope
 from inventory.estimates import Range, counted, estimate_from_rows
+from inventory.headline import estimate_headline, headline_of
 from inventory.models import Country, LedgerEntry, StockEstimate, WeaponSystem
 from inventory.selectors import weapon_system_family_ids
 from transfers.choices import PledgeStatus, Stance
@@ -98,14 +99,20 @@ class EstimateMove:
     new: Range | None
     holder_id: int
     system_id: int
+    old_headline: str = ""  # inventory.headline: the known parts when on hand is unknown
+    new_headline: str = ""
 
     @property
     def old_display(self) -> str:
-        return self.old.display() if self.old is not None else "no estimate"
+        if self.old is None:
+            return "no estimate"
+        return self.old_headline or self.old.display()
 
     @property
     def new_display(self) -> str:
-        return self.new.display() if self.new is not None else "no estimate"
+        if self.new is None:
+            return "no estimate"
+        return self.new_headline or self.new.display()
 
     @property
     def score(self) -> int:
@@ -440,13 +447,33 @@ def _movers(scope: Scope, start: dt.datetime, end: dt.datetime, period_start: dt
     moves = []
     for pair in pairs:
         rows = known_at_start.get(pair)
-        old = estimate_from_rows(rows, day_before)[0].on_hand if rows else None
+        before = estimate_from_rows(rows, day_before)[0] if rows else None
+        old = before.on_hand if before is not None else None
         estimate = current.get(pair)
         new = estimate.range("on_hand") if estimate is not None else None
         if old == new:
             continue
         moves.append(
-            EstimateMove(names.get(pair[0], "?"), systems.get(pair[1], "?"), old, new, *pair)
+            EstimateMove(
+                names.get(pair[0], "?"),
+                systems.get(pair[1], "?"),
+                old,
+                new,
+                *pair,
+                old_headline=(
+                    estimate_headline(
+                        on_hand=before.on_hand,
+                        received=before.received,
+                        sent=before.sent,
+                        expended=before.expended,
+                        has_baseline=before.baseline is not None,
+                        inconsistent=before.inconsistent,
+                    )
+                    if before is not None
+                    else ""
+                ),
+                new_headline=headline_of(estimate) if estimate is not None else "",
+            )
         )
     moves.sort(key=lambda move: (-move.score, move.holder, move.system))
     return moves[:MAX_MOVERS]
