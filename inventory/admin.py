@@ -108,7 +108,7 @@ class EstimateRangesMixin:
     def projected_range(self, obj):
         return obj.projected.display()
 
-    @admin.display(description="grades (best–weakest)")
+    @admin.display(description="grades")
     def grades(self, obj):
         if not obj.best_grade:
             return "unsourced"

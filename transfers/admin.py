@@ -21,6 +21,7 @@ from django.utils.html import format_html
 
 from inventory.admin import TrackedAdmin
 from inventory.forms import format_partial_date
+from transfers.admin_filters import DateRangeFilter, GradeFilter, SystemFamilyFilter
 from transfers.admin_forms import CitationInlineForm, RecordAdminForm, SourceAdminForm
 from transfers.models import (
     Authorization,
@@ -63,7 +64,7 @@ class SourcedFilter(admin.SimpleListFilter):
     parameter_name = "sourced"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Sourced"), ("no", "Unsourced")]
+        return [("yes", "Sourced"), ("no", "Unsourced (no citation)")]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -237,9 +238,13 @@ class HoldingAdmin(RecordAdmin):
     list_display = ["__str__", "holder", "kind", "system", "quantity", "when"]
     list_filter = [
         SourcedFilter,
-        "kind",
-        "date_precision",
         ("holder", admin.RelatedOnlyFieldListFilter),
+        ("supplier", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        "kind",
+        GradeFilter,
+        ("date", DateRangeFilter),
+        "date_precision",
     ]
     autocomplete_fields = ["holder", "supplier", "system"]
     fieldsets = [
@@ -264,10 +269,13 @@ class PledgeAdmin(RecordAdmin):
     ]
     list_filter = [
         SourcedFilter,
-        "status",
-        "date_precision",
-        ("donor", admin.RelatedOnlyFieldListFilter),
         ("recipient", admin.RelatedOnlyFieldListFilter),
+        ("donor", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        "status",
+        GradeFilter,
+        ("date", DateRangeFilter),
+        "date_precision",
     ]
     autocomplete_fields = ["donor", "recipient", "system"]
     fieldsets = [
@@ -295,11 +303,14 @@ class TransferAdmin(RecordAdmin):
     list_display = ["id", "donor", "recipient", "system", "quantity", "when", "basis", "condition"]
     list_filter = [
         SourcedFilter,
+        ("recipient", admin.RelatedOnlyFieldListFilter),
+        ("donor", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        GradeFilter,
+        ("date", DateRangeFilter),
         "basis",
         "condition",
         "date_precision",
-        ("donor", admin.RelatedOnlyFieldListFilter),
-        ("recipient", admin.RelatedOnlyFieldListFilter),
     ]
     autocomplete_fields = ["donor", "recipient", "system", "pledge"]
     fieldsets = [
@@ -316,9 +327,12 @@ class ExpenditureAdmin(RecordAdmin):
     list_display = ["id", "holder", "kind", "system", "quantity", "when", "location"]
     list_filter = [
         SourcedFilter,
-        "kind",
-        "date_precision",
         ("holder", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        "kind",
+        GradeFilter,
+        ("date", DateRangeFilter),
+        "date_precision",
     ]
     autocomplete_fields = ["holder", "system"]
     fieldsets = [
@@ -333,7 +347,15 @@ class ExpenditureAdmin(RecordAdmin):
 @admin.register(Authorization)
 class AuthorizationAdmin(RecordAdmin):
     list_display = ["id", "grantor", "holder", "kind", "system", "scope", "when", "valid_until"]
-    list_filter = [SourcedFilter, "kind", ("grantor", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        SourcedFilter,
+        ("holder", admin.RelatedOnlyFieldListFilter),
+        ("grantor", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        "kind",
+        GradeFilter,
+        ("date", DateRangeFilter),
+    ]
     autocomplete_fields = ["grantor", "holder", "system"]
     fieldsets = [
         (None, {"fields": ["grantor", "holder", "system", "kind", "scope"]}),

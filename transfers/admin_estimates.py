@@ -44,15 +44,14 @@ class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
     list_display = [
         "holder",
         "system",
-        "scope",
+        "scope_short",
         "on_hand_range",
         "incoming_range",
         "outgoing_range",
         "projected_range",
         "grades",
-        "record_count",
-        "inconsistent",
-        "computed_at",
+        "records",
+        "consistent",
     ]
     list_filter = ["scope", InconsistentFilter, "best_grade", "holder__kind"]
     list_select_related = ["holder", "system"]
@@ -99,6 +98,19 @@ class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
         "explanation",
         "series",
     ]
+
+    @admin.display(description="scope", ordering="scope")
+    def scope_short(self, obj):
+        return "family" if obj.scope == "family" else "system"
+
+    @admin.display(description="ok", boolean=True, ordering="inconsistent")
+    def consistent(self, obj):
+        """False: more went out than could have been there."""
+        return not obj.inconsistent
+
+    @admin.display(description="records", ordering="record_count")
+    def records(self, obj):
+        return obj.record_count
 
     def has_add_permission(self, request):
         return False
