@@ -522,5 +522,8 @@ from transfers import admin_estimates  # noqa: E402,F401  the estimates admin
 # Import and export in the admin (issue 6).
 from transfers import admin_io as _admin_io  # noqa: E402, F401
 
+# A story entered at once: the source named once, several claims (issue 12).
+from transfers import admin_story as _admin_story  # noqa: E402, F401
+
 # Report subscriptions and deliveries (issue 5).
 from transfers.reports import admin as _reports_admin  # noqa: E402, F401
