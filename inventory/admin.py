@@ -25,6 +25,7 @@ from inventory.models import (
 )
 from inventory.search import parties_ranked, systems_ranked
 from inventory.services import tracked_delete, tracked_save
+from inventory.values import format_date
 
 
 class TrackedInlineMixin:
@@ -302,8 +303,7 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         "kind",
         "quantity_low",
         "quantity_high",
-        "date",
-        "date_precision",
+        "when",
         "grade",
         "origin_label",
         "is_cancelled",
@@ -314,6 +314,11 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "posted_at"
     list_per_page = 100
     show_full_result_count = False
+
+    @admin.display(description="date", ordering="date")
+    def when(self, obj):
+        """At its precision: Nov 2024, 2024."""
+        return format_date(obj.date, obj.date_precision)
 
     def has_add_permission(self, request):
         return False

@@ -431,8 +431,10 @@ class StockEstimate(EstimateValues):
         ]
 
     def __str__(self) -> str:
+        from inventory.headline import headline_of
+
         family = " (family)" if self.scope == EstimateScope.FAMILY else ""
-        return f"{self.holder} – {self.system}{family}: {self.on_hand}"
+        return f"{self.holder} – {self.system}{family}: {headline_of(self)}"
 
 
 class EstimatePoint(EstimateValues):

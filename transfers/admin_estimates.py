@@ -9,9 +9,11 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from inventory.admin import EstimateRangesMixin
+from inventory.headline import headline_of
 from inventory.models import StockEstimate
 from inventory.refresh import estimates_refresh_pairs
 from inventory.selectors import estimate_series
+from inventory.values import format_date
 from transfers.selectors import estimate_explanation
 
 
@@ -147,7 +149,7 @@ class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    item["entry"].date or "unknown",
+                    format_date(item["entry"].date, item["entry"].date_precision),
                     item["entry"].get_kind_display(),
                     _range_text(item["entry"]),
                     _record_link(item),
@@ -172,10 +174,7 @@ class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (f"{p.as_of:%Y-%m}", p.on_hand.display(), p.projected.display())
-                for p in points[-36:]
-            ),
+            ((f"{p.as_of:%b %Y}", headline_of(p), p.projected.display()) for p in points[-36:]),
         )
         return format_html(
             "<table><thead><tr><th>month</th><th>on hand</th><th>projected</th></tr>"

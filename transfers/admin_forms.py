@@ -41,13 +41,16 @@ class RecordAdminForm(PartialDateFormMixin, forms.ModelForm):
         "the record without one anyway: it is then listed as UNSOURCED.",
     )
 
+    def cited(self) -> bool:
+        if f"{CITATIONS_PREFIX}-TOTAL_FORMS" in self.data:
+            return posted_citation_count(self.data) > 0
+        # A form without the citations (reverting to an earlier version from the history)
+        # keeps the record's citations as they are.
+        return self.instance.pk is not None and self.instance.citations.exists()
+
     def clean(self):
         cleaned = super().clean()
-        if (
-            self.is_bound
-            and posted_citation_count(self.data) == 0
-            and not cleaned.get("save_without_source")
-        ):
+        if self.is_bound and not self.cited() and not cleaned.get("save_without_source"):
             self.add_error(
                 "save_without_source",
                 "This record cites no source. Add a citation below, or tick "
