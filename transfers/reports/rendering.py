@@ -27,6 +27,7 @@ from transfers.reports.tokens import unsubscribe_url
 
 SUBJECT_MAX = 150
 SECTION_TITLES = {
+    "holding": "Holdings and contracts",
     "pledge": "Pledges",
     "transfer": "Transfers (deliveries)",
     "expenditure": "Expenditures",

@@ -43,7 +43,7 @@ from transfers.reports.models import Subscription
 from transfers.reports.periods import Period, period_bounds
 from transfers.selectors import RECORD_PARTIES, record_list, unsourced
 
-CHANGE_MODELS = (Pledge, Transfer, Expenditure, Authorization)
+CHANGE_MODELS = (Holding, Pledge, Transfer, Expenditure, Authorization)
 UNSOURCED_MODELS = (Holding, Pledge, Transfer, Expenditure, Authorization)
 OUTSTANDING_STATUSES = (PledgeStatus.ANNOUNCED, PledgeStatus.PARTIALLY_DELIVERED)
 DIFF_EXCLUDED = ["created_at", "updated_at"]
@@ -235,6 +235,9 @@ def _quantity(record) -> str:
 
 
 def _detail(record) -> str:
+    if isinstance(record, Holding):
+        supplier = f" from {record.supplier}" if record.supplier_id else ""
+        return f"{record.get_kind_display()}{supplier}"
     if isinstance(record, Pledge):
         return record.get_status_display()
     if isinstance(record, Transfer):
