@@ -136,7 +136,8 @@ def estimate_history_chart(move, months: int = 24) -> Chart | None:
             color="#9db4d0",
             label="on hand, high (gaps: unknown)",
         )
-    axes.set_ylim(bottom=0)
+    highest = max([*lows, *(value for value in known if value is not None)], default=0)
+    axes.set_ylim(bottom=0, top=max(1, highest) * 1.05)  # all zero: still whole units
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     figure.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
