@@ -37,9 +37,6 @@ SOURCE_FIELDS = [
     "url",
     "url_canonical",
     *services.SOURCE_FIELDS[1:],
-    # The publication date at its precision; `published_at` only when a time is known.
-    "published_on",
-    "published_precision",
     "created_at",
     "updated_at",
 ]

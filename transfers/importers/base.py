@@ -158,6 +158,8 @@ class SourceDraft:
     publisher: str = ""
     author: str = ""
     published_at: dt.datetime | None = None
+    published_on: dt.date | None = None
+    published_precision: str = "day"
     retrieved_at: dt.datetime | None = None
     archive_url: str = ""
     content_sha256: str = ""
@@ -1072,7 +1074,7 @@ def _sources(prepared, report: ImportReport, actor: Actor) -> dict[str, int]:
         source = Source(**{name: getattr(spec, name) for name in SOURCE_FIELDS})
         source.url_canonical = _canonical(source.url) if source.url else ""
         source.title = source.title[:500]
-        if source.published_at is not None:  # as Source.clean() does
+        if source.published_at is not None and source.published_on is None:  # as Source.clean()
             source.published_on = source.published_at.astimezone(dt.UTC).date()
         new.append((key, source))
     if new:
