@@ -254,7 +254,10 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Stockpile <stockpile@localhost>")
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Links in emails: SITE_URL, else the address bin/run serves on (STOCKPILE_HOST and PORT).
+SITE_URL = os.environ.get("SITE_URL") or (
+    f"http://{os.environ.get('STOCKPILE_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+)
 # Report emails (docs/reports.md): SMTP retries of one report (delay doubles from the
 # backoff, in seconds, up to the max), periods sent when a subscriber is behind, and how long
 # a confirmation link stays valid (seconds).
@@ -329,6 +332,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the date precisions (records' date_precision, sources' published_precision).
+    "ENUM_NAME_OVERRIDES": {"DatePrecisionEnum": "inventory.choices.DatePrecision"},
 }
 
 # Content-Security-Policy on every page (admin, API pages, the API docs, the report pages):

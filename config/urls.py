@@ -7,6 +7,8 @@ from core.api.docs import RedocView, SchemaView, SwaggerView
 admin.site.site_header = "Stockpile"
 admin.site.site_title = "Stockpile admin"
 admin.site.index_title = "Records, evidence and estimates"
+# The lists need the width (1280 px screens): the home page and the breadcrumbs navigate.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR
 from django.db import transaction
 
 from core.admin import TrackedAdmin, TrackedInlineMixin
@@ -20,6 +21,23 @@ from inventory.models import (
     WeaponSystem,
     WeaponSystemAlias,
 )
+from inventory.search import parties_ranked, systems_ranked
+
+
+class RankedSearchMixin:
+    """Search results (the autocomplete's, and the list's unless a column is sorted) ordered
+    by how well they match: exact, then prefix, then contains (see inventory.search)."""
+
+    search_ranked = None  # (queryset, term) -> the queryset annotated and ordered
+
+    def get_search_results(self, request, queryset, search_term):
+        matched, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if not search_term.strip():
+            return matched, may_have_duplicates
+        matching = queryset.filter(pk__in=matched.values("pk"))
+        if ORDER_VAR in request.GET:  # a list sorted by a column stays so
+            return matching, False
+        return type(self).search_ranked(matching, search_term), False
 
 
 class CountryAliasInline(TrackedInlineMixin, admin.TabularInline):
@@ -28,12 +46,21 @@ class CountryAliasInline(TrackedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Country)
-class CountryAdmin(TrackedAdmin):
-    list_display = ["name", "code", "iso_alpha3", "kind"]
+class CountryAdmin(RankedSearchMixin, TrackedAdmin):
+    list_display = ["name", "code", "iso_alpha3", "kind", "existed_until"]
     list_filter = ["kind"]
     search_fields = ["name", "code", "iso_alpha3", "official_name", "aliases__alias"]
+    search_ranked = staticmethod(parties_ranked)
     inlines = [CountryAliasInline]
-    fields = ["code", "name", "kind", "iso_alpha3", "official_name", "notes"]
+    fields = [
+        "code",
+        "name",
+        "kind",
+        "iso_alpha3",
+        "official_name",
+        ("existed_from", "existed_until"),
+        "notes",
+    ]
 
 
 class WeaponSystemAliasInline(TrackedInlineMixin, admin.TabularInline):
@@ -59,7 +86,7 @@ class VariantInline(admin.TabularInline):
 
 
 @admin.register(WeaponSystem)
-class WeaponSystemAdmin(TrackedAdmin):
+class WeaponSystemAdmin(RankedSearchMixin, TrackedAdmin):
     list_display = [
         "name",
         "parent",
@@ -78,6 +105,7 @@ class WeaponSystemAdmin(TrackedAdmin):
     ]
     list_select_related = ["parent", "origin"]
     search_fields = ["name", "aliases__alias", "manufacturer", "description"]
+    search_ranked = staticmethod(systems_ranked)
     autocomplete_fields = ["parent", "origin"]
     inlines = [WeaponSystemAliasInline, VariantInline]
 

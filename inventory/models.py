@@ -49,6 +49,14 @@ class Country(models.Model):
     name = models.CharField(max_length=200)
     official_name = models.CharField(max_length=300, blank=True)
     kind = models.CharField(max_length=20, choices=PartyKind.choices, default=PartyKind.STATE)
+    existed_from = models.DateField(
+        null=True, blank=True, help_text="The first day the party existed, where it matters."
+    )
+    existed_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The last day the party existed (East Germany: 1990-10-02); empty: it exists.",
+    )
     notes = models.TextField(blank=True)
 
     history = tracked_history()
@@ -72,8 +80,21 @@ class Country(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def existed_on(self, day) -> bool:
+        """False when the party had ceased to exist, or did not yet exist, on `day`."""
+        if self.existed_until is not None and day > self.existed_until:
+            return False
+        return not (self.existed_from is not None and day < self.existed_from)
+
     def clean(self) -> None:
         self.code = (self.code or "").strip().upper()
+        if self.existed_from and self.existed_until and self.existed_until < self.existed_from:
+            raise ValidationError(
+                {
+                    "existed_until": f"The end ({self.existed_until}) is before the start "
+                    f"({self.existed_from})."
+                }
+            )
         if self.kind == PartyKind.STATE and not re.fullmatch(r"[A-Z]{2}", self.code):
             raise ValidationError(
                 {"code": f"A state's code must be its ISO 3166-1 alpha-2 code, not {self.code!r}."}

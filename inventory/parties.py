@@ -4,6 +4,8 @@ parties real data names that are not states. Loaded by migration 0002 and by `pa
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pycountry
 
 from inventory.choices import PartyKind
@@ -95,6 +97,15 @@ OTHER_PARTIES: list[tuple[str, str, str, list[str]]] = [
 ]
 
 
+# The first and the last day historic parties existed: a record dated outside is a warning.
+PARTY_LIFESPANS: dict[str, tuple[dt.date, dt.date]] = {
+    "SUN": (dt.date(1922, 12, 30), dt.date(1991, 12, 26)),
+    "DDR": (dt.date(1949, 10, 7), dt.date(1990, 10, 2)),
+    "CSK": (dt.date(1918, 10, 28), dt.date(1992, 12, 31)),
+    "YUG": (dt.date(1918, 12, 1), dt.date(1992, 4, 27)),
+}
+
+
 def party_rows() -> list[tuple[str, str, str, str, str, list[str]]]:
     """(code, alpha3, name, official name, kind, aliases) for every starting party."""
     rows = []
@@ -145,3 +156,30 @@ def load_parties(country_model, alias_model, normalize) -> int:
                 alias_model.objects.create(country_id=owner_id, alias=alias, alias_normalized=key)
                 taken[key] = owner_id
     return created
+
+
+def apply_party_lifespans(country_model) -> int:
+    """Set the lifespans of PARTY_LIFESPANS where they are not set; returns how many."""
+    updated = 0
+    for code, (start, end) in PARTY_LIFESPANS.items():
+        updated += country_model.objects.filter(code=code, existed_until__isnull=True).update(
+            existed_from=start, existed_until=end
+        )
+    return updated
+
+
+def add_missing_aliases(country_model, alias_model, normalize) -> int:
+    """Add the STATE_ALIASES an older installation lacks (ROK, DPRK, …); returns how many."""
+    taken = set(alias_model.objects.values_list("alias_normalized", flat=True))
+    added = 0
+    for code, aliases in STATE_ALIASES.items():
+        party = country_model.objects.filter(code=code).first()
+        if party is None:
+            continue
+        for alias in aliases:
+            key = normalize(alias)
+            if key and key not in taken:
+                alias_model.objects.create(country=party, alias=alias, alias_normalized=key)
+                taken.add(key)
+                added += 1
+    return added

@@ -72,7 +72,10 @@ def weapon_system_alias_add(
 
 def parties_load() -> int:
     """Create any starting party that is missing (see inventory.parties)."""
-    from inventory.parties import load_parties
+    from inventory.parties import add_missing_aliases, apply_party_lifespans, load_parties
 
     with transaction.atomic():
-        return load_parties(Country, CountryAlias, normalize_alias)
+        created = load_parties(Country, CountryAlias, normalize_alias)
+        add_missing_aliases(Country, CountryAlias, normalize_alias)
+        apply_party_lifespans(Country)
+        return created

@@ -14,6 +14,8 @@ unsubscribe link.
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -23,11 +25,11 @@ from django.utils.html import format_html
 
 from core.admin_access import DeclaredPermissionsMixin, mask_email, model_admin_requires
 from reports.models import ReportDelivery, Subscription
-from reports.periods import period_containing, period_display
+from reports.periods import period_display
 from reports.services import (
     consent_refusal,
     delivery_release,
-    due_periods,
+    next_report,
     report_deliver,
     subscription_save,
     subscription_send_confirmation,
@@ -37,10 +39,7 @@ from reports.services import (
 def next_period(subscription: Subscription):
     """The period of the subscriber's next report: the oldest due one, else the one under
     way (its report so far)."""
-    due = due_periods(subscription)
-    if due:
-        return due[0]
-    return period_containing(timezone.localdate(), subscription.cadence)
+    return next_report(subscription).period
 
 
 class ReportDeliveryInline(admin.TabularInline):
@@ -192,8 +191,29 @@ class SubscriptionAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
         from reports.selectors import report_build
 
         subscription = get_object_or_404(Subscription, pk=pk)
-        report = report_build(subscription=subscription, period=next_period(subscription))
-        response = HttpResponse(report_preview_html(report))
+        if not self.has_view_permission(request, subscription):
+            return HttpResponse(status=403)
+        upcoming = next_report(subscription)
+        report = report_build(subscription=subscription, period=upcoming.period)
+        state = (
+            "its period has ended; the next run sends it"
+            if upcoming.due
+            else "the period so far (it is under way)"
+        )
+        banner = format_html(
+            '<p style="font:14px sans-serif;background:#fff8c4;padding:8px;margin:0">'
+            "Preview of the report of {} to {}: {}. {} item(s). It will be sent {}.</p>",
+            period_display(upcoming.period),
+            subscription.recipient or "(no address)",
+            state,
+            report.item_count,
+            f"{upcoming.sends_at:%Y-%m-%d %H:%M} ({upcoming.sends_at.tzname()})",
+        )
+        html = report_preview_html(report)
+        html, found = re.subn(r"(<body[^>]*>)", lambda m: m.group(1) + banner, html, count=1)
+        if not found:
+            html = banner + html
+        response = HttpResponse(html)
         # The preview shows record text: no scripts, whatever a record holds.
         response["Content-Security-Policy"] = (
             "default-src 'none'; img-src data:; style-src 'unsafe-inline'"

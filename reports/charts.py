@@ -57,6 +57,32 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def legend_overlaps(figure: Figure) -> list[str]:
+    """What the figure's legends overlap (axes, tick labels, axis labels, the title), in a
+    drawn figure: empty when the legends stand clear."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legends = [*figure.legends, *(ax.get_legend() for ax in figure.axes if ax.get_legend())]
+    others = []
+    for ax in figure.axes:
+        others.append(("axes", ax.get_window_extent(renderer)))
+        others.append(("x label", ax.xaxis.label.get_window_extent(renderer)))
+        others += [
+            ("tick", t.get_window_extent(renderer)) for t in ax.get_xticklabels() if t.get_text()
+        ]
+    if figure._suptitle is not None:
+        others.append(("title", figure._suptitle.get_window_extent(renderer)))
+    return [
+        name
+        for legend in legends
+        for name, box in others
+        if box.width and legend.get_window_extent(renderer).overlaps(box)
+    ]
+
+
 @plain_text
 def pledged_vs_delivered_chart(outstanding) -> Chart | None:
     """Bars per system: units pledged (lower bound) against units delivered so far, over
@@ -71,7 +97,7 @@ def pledged_vs_delivered_chart(outstanding) -> Chart | None:
     if not totals:
         return None
     names = sorted(totals, key=lambda name: -totals[name][0])[:MAX_SYSTEMS]
-    figure = Figure(figsize=(6.4, 0.5 + 0.45 * len(names)))
+    figure = Figure(figsize=(6.4, 1.6 + 0.45 * len(names)), layout="constrained")
     axes = figure.subplots()
     positions = list(range(len(names)))
     height = 0.38
@@ -94,9 +120,8 @@ def pledged_vs_delivered_chart(outstanding) -> Chart | None:
     axes.set_xlim(left=0)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("units (an unknown quantity counts as at least 1)")
-    axes.legend(
-        loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=2, fontsize="small", frameon=False
-    )
+    # Outside the axes, below the axis label: the constrained layout makes room for it.
+    figure.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     figure.suptitle("Outstanding pledges: pledged versus delivered", fontsize="medium")
     summary = "; ".join(f"{n}: {totals[n][0]} pledged, {totals[n][1]} delivered" for n in names)
@@ -117,7 +142,7 @@ def estimate_history_chart(move, months: int = 24) -> Chart | None:
     days = [point.as_of for point in points]
     lows = [point.on_hand_low for point in points]
     known = [point.on_hand_high for point in points]
-    figure = Figure(figsize=(6.4, 2.6))
+    figure = Figure(figsize=(6.4, 3.0), layout="constrained")
     axes = figure.subplots()
     axes.plot(days, lows, color="#2f5d8a", label="on hand, low")
     if any(value is not None for value in known):
@@ -127,11 +152,14 @@ def estimate_history_chart(move, months: int = 24) -> Chart | None:
             color="#9db4d0",
             label="on hand, high (gaps: unknown)",
         )
-    axes.set_ylim(bottom=0)
+    highest = max([*lows, *(value for value in known if value is not None)], default=0)
+    axes.set_ylim(bottom=0, top=max(1, highest) * 1.05)  # all zero: still whole units
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.legend(loc="upper left", fontsize="small", frameon=False)
+    figure.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.autofmt_xdate()
+    for label in axes.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
     figure.suptitle(f"{move.holder}: {move.system}, estimate by month", fontsize="medium")
     return Chart(
         cid="chart-estimate",

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 SUBJECT_MAX = 150
 SECTION_TITLES = {
+    "holding": "Holdings and contracts",
     "pledge": "Pledges",
     "transfer": "Transfers (deliveries)",
     "expenditure": "Expenditures",

@@ -32,19 +32,21 @@ from reports.models import Subscription
 from reports.periods import Period, period_bounds
 from stock.choices import EstimateScope
 from stock.estimates import Range, counted, estimate_from_rows
+from stock.headline import estimate_headline, headline_of
 from stock.models import LedgerEntry, StockEstimate
 from transfers.choices import Stance
 from transfers.models import (
     Authorization,
     Citation,
     Expenditure,
+    Holding,
     Pledge,
     Transfer,
 )
 from transfers.records import RECORD_MODELS
 from transfers.selectors import OPEN_PLEDGE, RECORD_PARTIES, record_list, unsourced
 
-CHANGE_MODELS = (Pledge, Transfer, Expenditure, Authorization)
+CHANGE_MODELS = RECORD_MODELS
 UNSOURCED_MODELS = RECORD_MODELS
 DIFF_EXCLUDED = ["created_at", "updated_at"]
 MAX_CHANGES = 200
@@ -99,14 +101,20 @@ class EstimateMove:
     new: Range | None
     holder_id: int
     system_id: int
+    old_headline: str = ""  # stock.headline: the known parts when on hand is unknown
+    new_headline: str = ""
 
     @property
     def old_display(self) -> str:
-        return self.old.display() if self.old is not None else "no estimate"
+        if self.old is None:
+            return "no estimate"
+        return self.old_headline or self.old.display()
 
     @property
     def new_display(self) -> str:
-        return self.new.display() if self.new is not None else "no estimate"
+        if self.new is None:
+            return "no estimate"
+        return self.new_headline or self.new.display()
 
     @property
     def score(self) -> int:
@@ -229,6 +237,9 @@ def _quantity(record) -> str:
 
 
 def _detail(record) -> str:
+    if isinstance(record, Holding):
+        supplier = f" from {record.supplier}" if record.supplier_id else ""
+        return f"{record.get_kind_display()}{supplier}"
     if isinstance(record, Pledge):
         return record.get_status_display()
     if isinstance(record, Transfer):
@@ -442,13 +453,33 @@ def _movers(scope: Scope, start: dt.datetime, end: dt.datetime, period_start: dt
     moves = []
     for pair in pairs:
         rows = known_at_start.get(pair)
-        old = estimate_from_rows(rows, day_before, today)[0].on_hand if rows else None
+        before = estimate_from_rows(rows, day_before, today)[0] if rows else None
+        old = before.on_hand if before is not None else None
         estimate = current.get(pair)
         new = estimate.range("on_hand") if estimate is not None else None
         if old == new:
             continue
         moves.append(
-            EstimateMove(names.get(pair[0], "?"), systems.get(pair[1], "?"), old, new, *pair)
+            EstimateMove(
+                names.get(pair[0], "?"),
+                systems.get(pair[1], "?"),
+                old,
+                new,
+                *pair,
+                old_headline=(
+                    estimate_headline(
+                        on_hand=before.on_hand,
+                        received=before.received,
+                        sent=before.sent,
+                        expended=before.expended,
+                        has_baseline=before.baseline is not None,
+                        inconsistent=before.inconsistent,
+                    )
+                    if before is not None
+                    else ""
+                ),
+                new_headline=headline_of(estimate) if estimate is not None else "",
+            )
         )
     moves.sort(key=lambda move: (-move.score, move.holder, move.system))
     return moves[:MAX_MOVERS]

@@ -223,6 +223,38 @@ def due_periods(subscription: Subscription, *, today: dt.date | None = None) -> 
     return sorted(periods)
 
 
+@dataclass
+class NextReport:
+    """The subscriber's next report: its period, whether that period has ended (the next
+    dispatch run sends it), and when it is sent."""
+
+    period: Period
+    due: bool
+    sends_at: dt.datetime  # the first dispatch run (beat) at or after the period's end
+
+
+def dispatch_time(day: dt.date) -> dt.datetime:
+    """When beat's report dispatch first runs on `day` (hourly at the minute of its
+    crontab in settings.CELERY_BEAT_SCHEDULE; the hour itself if it has no crontab)."""
+    schedule = settings.CELERY_BEAT_SCHEDULE.get("reports-dispatch", {}).get("schedule")
+    minutes = getattr(schedule, "minute", None) or {0}
+    hours = getattr(schedule, "hour", None) or {0}
+    return dt.datetime.combine(
+        day, dt.time(min(hours), min(minutes)), tzinfo=timezone.get_current_timezone()
+    )
+
+
+def next_report(subscription: Subscription, *, today: dt.date | None = None) -> NextReport:
+    """The oldest due period, else the one under way (its report so far)."""
+    today = today or timezone.localdate()
+    due = due_periods(subscription, today=today)
+    if due:
+        return NextReport(due[0], True, dispatch_time(max(due[0][1], today)))
+    day = max(today, subscription.starts_on or today)
+    period = period_containing(day, subscription.cadence)
+    return NextReport(period, False, dispatch_time(period[1]))
+
+
 def subscriptions_due(*, today: dt.date | None = None, ids=None) -> list[int]:
     """Ids of the sendable subscriptions with at least one due period (two queries)."""
     today = today or timezone.localdate()

@@ -10,10 +10,12 @@ from django.utils.html import format_html, format_html_join
 
 from core.admin import TrackedAdmin
 from core.admin_access import DeclaredPermissionsMixin
+from core.values import format_date
 from core.weblinks import web_link
 from inventory.admin import CountryAdmin, WeaponSystemAdmin
 from inventory.models import Country
 from stock.choices import MatchStatus
+from stock.headline import headline_of
 from stock.models import (
     LedgerEntry,
     MatchDecision,
@@ -38,7 +40,7 @@ class EstimateRangesMixin:
 
     @admin.display(description="on hand")
     def on_hand_range(self, obj):
-        return obj.on_hand.display()
+        return headline_of(obj)
 
     @admin.display(description="incoming")
     def incoming_range(self, obj):
@@ -52,7 +54,7 @@ class EstimateRangesMixin:
     def projected_range(self, obj):
         return obj.projected.display()
 
-    @admin.display(description="grades (best–weakest)")
+    @admin.display(description="grades")
     def grades(self, obj):
         if not obj.best_grade:
             return "unsourced"
@@ -163,8 +165,7 @@ class LedgerEntryAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
         "kind",
         "quantity_low",
         "quantity_high",
-        "date",
-        "date_precision",
+        "when",
         "date_earliest",
         "date_latest",
         "grade",
@@ -177,6 +178,11 @@ class LedgerEntryAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
     date_hierarchy = "posted_at"
     list_per_page = 100
     show_full_result_count = False
+
+    @admin.display(description="date", ordering="date")
+    def when(self, obj):
+        """At its precision: Nov 2024, 2024."""
+        return format_date(obj.date, obj.date_precision)
 
     def has_add_permission(self, request):
         return False
@@ -225,15 +231,15 @@ class StockEstimateAdmin(DeclaredPermissionsMixin, EstimateRangesMixin, admin.Mo
     list_display = [
         "holder",
         "system",
-        "scope",
+        "scope_short",
         "on_hand_range",
         "incoming_range",
         "outgoing_range",
         "projected_range",
         "grades",
-        "record_count",
-        "inconsistent",
-        "computed_at",
+        "records",
+        "consistent",
+        "conflict",
     ]
     list_filter = ["scope", InconsistentFilter, "best_grade", "holder__kind"]
     list_select_related = ["holder", "system"]
@@ -280,6 +286,19 @@ class StockEstimateAdmin(DeclaredPermissionsMixin, EstimateRangesMixin, admin.Mo
         "explanation",
         "series",
     ]
+
+    @admin.display(description="scope", ordering="scope")
+    def scope_short(self, obj):
+        return "family" if obj.scope == "family" else "system"
+
+    @admin.display(description="ok", boolean=True, ordering="inconsistent")
+    def consistent(self, obj):
+        """False: more went out than could have been there."""
+        return not obj.inconsistent
+
+    @admin.display(description="records", ordering="record_count")
+    def records(self, obj):
+        return obj.record_count
 
     def has_add_permission(self, request):
         return False
@@ -343,10 +362,7 @@ class StockEstimateAdmin(DeclaredPermissionsMixin, EstimateRangesMixin, admin.Mo
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (f"{p.as_of:%Y-%m}", p.on_hand.display(), p.projected.display())
-                for p in points[-36:]
-            ),
+            ((f"{p.as_of:%b %Y}", headline_of(p), p.projected.display()) for p in points[-36:]),
         )
         return format_html(
             "<table><thead><tr><th>month</th><th>on hand</th><th>projected</th></tr>"

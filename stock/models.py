@@ -215,8 +215,10 @@ class StockEstimate(EstimateValues):
         ]
 
     def __str__(self) -> str:
+        from stock.headline import headline_of
+
         family = " (family)" if self.scope == EstimateScope.FAMILY else ""
-        return f"{self.holder} – {self.system}{family}: {self.on_hand}"
+        return f"{self.holder} – {self.system}{family}: {headline_of(self)}"
 
 
 class EstimatePoint(EstimateValues):

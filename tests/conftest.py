@@ -2,7 +2,43 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Browser tests (marker `browser`, tests/browser/) drive Debian's Chromium with Playwright.
+CHROMIUM = os.environ.get("STOCKPILE_CHROMIUM", "/usr/bin/chromium")
+_BROWSER_NOT_RUN = pytest.StashKey[list]()
+
+
+def pytest_report_header(config):
+    if os.access(CHROMIUM, os.X_OK):
+        return f"browser tests: {CHROMIUM}"
+    return f"browser tests: NOT RUN, {CHROMIUM} is missing (apt-get install chromium)"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without Chromium the browser tests are deselected, and said so at the end (never a
+    silent skip)."""
+    if os.access(CHROMIUM, os.X_OK):
+        return
+    browser = [item for item in items if item.get_closest_marker("browser")]
+    if browser:
+        config.hook.pytest_deselected(items=browser)
+        items[:] = [item for item in items if not item.get_closest_marker("browser")]
+        config.stash[_BROWSER_NOT_RUN] = [item.nodeid for item in browser]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    not_run = config.stash.get(_BROWSER_NOT_RUN, [])
+    if not_run:
+        terminalreporter.section("browser tests NOT RUN", sep="!", yellow=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(not_run)} browser test(s) were not run: {CHROMIUM} is missing. Install "
+            "Debian's chromium (apt-get install chromium; bin/test does it as root) to run them:"
+        )
+        for nodeid in not_run:
+            terminalreporter.write_line(f"  {nodeid}")
 
 
 def _reload_parties(sender, **kwargs) -> None:

@@ -8,11 +8,22 @@ without a citation are marked "unsourced" and can be filtered. All writes go thr
 
 from __future__ import annotations
 
-from django.contrib import admin
+import json
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.admin import TrackedAdmin
+from core.forms import format_partial_date
 from core.weblinks import web_link
+from transfers.admin_filters import DateRangeFilter, GradeFilter, SystemFamilyFilter
+from transfers.admin_forms import CitationInlineForm, RecordAdminForm, SourceAdminForm
 from transfers.models import (
     Authorization,
     Citation,
@@ -23,7 +34,7 @@ from transfers.models import (
     Transfer,
 )
 from transfers.records import RECORD_MODELS
-from transfers.selectors import RECORD_PARTIES, has_citation
+from transfers.selectors import RECORD_PARTIES, has_citation, record_warnings
 from transfers.services import (
     citation_delete,
     citation_save,
@@ -35,6 +46,7 @@ from transfers.services import (
 
 class CitationInline(admin.StackedInline):
     model = Citation
+    form = CitationInlineForm
     extra = 1
     autocomplete_fields = ["source"]
     fields = [
@@ -46,12 +58,15 @@ class CitationInline(admin.StackedInline):
     verbose_name_plural = "citations (the evidence for this record)"
 
 
+RECORD_FK = {"system", "supplier", "donor", "grantor", "holder", "recipient", "pledge"}
+
+
 class SourcedFilter(admin.SimpleListFilter):
     title = "evidence"
     parameter_name = "sourced"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Sourced"), ("no", "Unsourced")]
+        return [("yes", "Sourced"), ("no", "Unsourced (no citation)")]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -61,10 +76,19 @@ class SourcedFilter(admin.SimpleListFilter):
         return queryset
 
 
+# What "Save and add another" keeps for the next record (what a story repeats: five buyers
+# of one system from one supplier), and of its first citation.
+KEPT_FIELDS = ("system", "kind", "supplier", "donor", "grantor", "status", "basis", "condition")
+KEPT_CITATION_FIELDS = ("source", "stance", "attribution", "reliability", "credibility")
+
+
 class RecordAdmin(TrackedAdmin):
     """Common admin of the five record types."""
 
+    form = RecordAdminForm
     inlines = [CitationInline]
+    save_as = True  # "Save as new": a copy of the record, with its changes, as a new one
+    save_on_top = True
     date_hierarchy = "date"
     search_fields = [
         "system__name",
@@ -100,6 +124,12 @@ class RecordAdmin(TrackedAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
+        fieldsets.append(
+            (
+                "Evidence",
+                {"fields": ["save_without_source"], "classes": ["unsourced-confirmation"]},
+            )
+        )
         if obj is not None and self.model is not Authorization:
             fieldsets.append(
                 (
@@ -186,6 +216,63 @@ class RecordAdmin(TrackedAdmin):
 
     def save_model(self, request, obj, form, change):
         record_save(record=obj, actor=request.user)
+        for warning in record_warnings(obj):
+            self.message_user(request, warning, messages.WARNING)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not form.instance.citations.exists():
+            self.message_user(
+                request,
+                f"{form.instance} was saved without a source: it is listed as UNSOURCED.",
+                messages.WARNING,
+            )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        if "_addanother" in request.POST and IS_POPUP_VAR not in request.POST:
+            kept = self.kept_for_next(obj)
+            joiner = "&" if "?" in response["Location"] else "?"
+            response = HttpResponseRedirect(f"{response['Location']}{joiner}{urlencode(kept)}")
+        return response
+
+    def kept_for_next(self, obj) -> dict[str, str]:
+        """The GET parameters of the next add form: what the saved record shares with the
+        next one of the same story (see KEPT_FIELDS), its date and its first citation."""
+        kept: dict[str, str] = {}
+        names = {field.name for field in obj._meta.get_fields()}
+        for name in KEPT_FIELDS:
+            if name in names:
+                value = (
+                    getattr(obj, f"{name}_id", None) if name in RECORD_FK else getattr(obj, name)
+                )
+                if value not in (None, ""):
+                    kept[name] = str(value)
+        if obj.date is not None:
+            kept["date"] = format_partial_date(obj.date, obj.date_precision)
+            kept["date_precision"] = obj.date_precision
+        citation = obj.citations.order_by("pk").first()
+        if citation is not None:
+            for name in KEPT_CITATION_FIELDS:
+                value = citation.source_id if name == "source" else getattr(citation, name)
+                kept[f"citation_{name}"] = str(value)
+        return kept
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if (
+            isinstance(inline, CitationInline)
+            and request.method == "GET"
+            and "citation_source" in request.GET
+        ):
+            kwargs["initial"] = [
+                {
+                    name: request.GET[f"citation_{name}"]
+                    for name in KEPT_CITATION_FIELDS
+                    if f"citation_{name}" in request.GET
+                }
+            ]
+        return kwargs
 
     def delete_model(self, request, obj):
         record_delete(record=obj, actor=request.user)
@@ -208,9 +295,13 @@ class HoldingAdmin(RecordAdmin):
     list_display = ["__str__", "holder", "kind", "system", "quantity", "when"]
     list_filter = [
         SourcedFilter,
-        "kind",
-        "date_precision",
         ("holder", admin.RelatedOnlyFieldListFilter),
+        ("supplier", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        "kind",
+        GradeFilter,
+        ("date", DateRangeFilter),
+        "date_precision",
     ]
     autocomplete_fields = ["holder", "supplier", "system"]
     fieldsets = [
@@ -235,10 +326,13 @@ class PledgeAdmin(RecordAdmin):
     ]
     list_filter = [
         SourcedFilter,
-        "status",
-        "date_precision",
-        ("donor", admin.RelatedOnlyFieldListFilter),
         ("recipient", admin.RelatedOnlyFieldListFilter),
+        ("donor", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        "status",
+        GradeFilter,
+        ("date", DateRangeFilter),
+        "date_precision",
     ]
     autocomplete_fields = ["donor", "recipient", "system"]
     fieldsets = [
@@ -266,11 +360,14 @@ class TransferAdmin(RecordAdmin):
     list_display = ["id", "donor", "recipient", "system", "quantity", "when", "basis", "condition"]
     list_filter = [
         SourcedFilter,
+        ("recipient", admin.RelatedOnlyFieldListFilter),
+        ("donor", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        GradeFilter,
+        ("date", DateRangeFilter),
         "basis",
         "condition",
         "date_precision",
-        ("donor", admin.RelatedOnlyFieldListFilter),
-        ("recipient", admin.RelatedOnlyFieldListFilter),
     ]
     autocomplete_fields = ["donor", "recipient", "system", "pledge"]
     fieldsets = [
@@ -287,9 +384,12 @@ class ExpenditureAdmin(RecordAdmin):
     list_display = ["id", "holder", "kind", "system", "quantity", "when", "location"]
     list_filter = [
         SourcedFilter,
-        "kind",
-        "date_precision",
         ("holder", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        "kind",
+        GradeFilter,
+        ("date", DateRangeFilter),
+        "date_precision",
     ]
     autocomplete_fields = ["holder", "system"]
     fieldsets = [
@@ -304,7 +404,15 @@ class ExpenditureAdmin(RecordAdmin):
 @admin.register(Authorization)
 class AuthorizationAdmin(RecordAdmin):
     list_display = ["id", "grantor", "holder", "kind", "system", "scope", "when", "valid_until"]
-    list_filter = [SourcedFilter, "kind", ("grantor", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        SourcedFilter,
+        ("holder", admin.RelatedOnlyFieldListFilter),
+        ("grantor", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        "kind",
+        GradeFilter,
+        ("date", DateRangeFilter),
+    ]
     autocomplete_fields = ["grantor", "holder", "system"]
     fieldsets = [
         (None, {"fields": ["grantor", "holder", "system", "kind", "scope"]}),
@@ -324,17 +432,67 @@ class AuthorizationAdmin(RecordAdmin):
 
 @admin.register(Source)
 class SourceAdmin(TrackedAdmin):
-    list_display = ["title", "publisher", "published_at", "source_type", "reliability", "link"]
+    form = SourceAdminForm
+    list_display = ["title", "publisher", "published", "source_type", "reliability", "link"]
     list_filter = ["source_type", "reliability", "publisher"]
     search_fields = ["title", "url", "url_canonical", "publisher", "author"]
     readonly_fields = ["url_canonical", "created_at", "updated_at"]
-    date_hierarchy = "published_at"
+    date_hierarchy = "published_on"
     fieldsets = [
         (None, {"fields": ["url", "url_canonical", "title", "publisher", "author", "source_type"]}),
         ("Grading", {"fields": ["reliability"]}),
-        ("Capture", {"fields": ["published_at", "retrieved_at", "archive_url", "content_sha256"]}),
+        (
+            "Publication and capture",
+            {
+                "fields": [
+                    ("published_on", "published_precision"),
+                    "published_at",
+                    "retrieved_at",
+                    "archive_url",
+                    "content_sha256",
+                ]
+            },
+        ),
         ("Notes", {"fields": ["notes", "created_at", "updated_at"]}),
     ]
+
+    @admin.display(description="published", ordering="published_on")
+    def published(self, obj) -> str:
+        return obj.published_display
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if IS_POPUP_VAR in request.GET or IS_POPUP_VAR in request.POST:
+            to_field = request.GET.get(TO_FIELD_VAR) or request.POST.get(TO_FIELD_VAR) or "id"
+            form.popup_query = "?" + urlencode({TO_FIELD_VAR: to_field, IS_POPUP_VAR: 1})
+        return form
+
+    def get_urls(self):
+        use = self.admin_site.admin_view(self.use_view)
+        return [
+            path("<path:object_id>/use/", use, name="transfers_source_use"),
+            *super().get_urls(),
+        ]
+
+    def use_view(self, request, object_id):
+        """Pick an existing source in the "+" popup a citation opened (the duplicate-URL
+        message links here), as if it had just been added."""
+        source = self.get_object(request, object_id)
+        if source is None:
+            raise Http404(f"No source with id {object_id!r}.")
+        if not self.has_view_permission(request, source):
+            raise PermissionDenied
+        if IS_POPUP_VAR not in request.GET:
+            return HttpResponseRedirect(reverse("admin:transfers_source_change", args=[source.pk]))
+        attr = request.GET.get(TO_FIELD_VAR) or "id"
+        if attr != "id":
+            raise PermissionDenied
+        data = json.dumps({"value": str(source.pk), "obj": str(source)})
+        return TemplateResponse(
+            request,
+            self.popup_response_template or "admin/popup_response.html",
+            {"popup_response_data": data},
+        )
 
     @admin.display(description="URL")
     def link(self, obj) -> str:
@@ -435,4 +593,6 @@ from axes.admin import AccessAttemptAdmin as _AccessAttemptAdmin  # noqa: E402
 _AccessAttemptAdmin.cleanup_expired_attempts.allowed_permissions = ("delete",)
 
 # Users and groups without privilege escalation (issue 14).
+# A story entered at once: the source named once, several claims (issue 12).
+from transfers import admin_story as _admin_story  # noqa: E402, F401
 from transfers import admin_users as _admin_users  # noqa: E402, F401

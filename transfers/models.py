@@ -7,6 +7,7 @@ Models hold fields, constraints, clean() and small properties; every write goes 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,11 +15,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from w3lib.url import canonicalize_url
 
+from core.choices import DatePrecision
 from core.history import tracked_history
 from core.values import (
     DatedFields,
     QuantityFields,
     date_constraints,
+    format_date,
+    normalize_date,
     quantity_constraints,
 )
 from core.weblinks import validate_web_url
@@ -74,7 +78,26 @@ class Source(models.Model):
     title = models.CharField(max_length=500)
     publisher = models.CharField(max_length=200, blank=True)
     author = models.CharField(max_length=200, blank=True)
-    published_at = models.DateTimeField(null=True, blank=True)
+    published_on = models.DateField(
+        "published",
+        null=True,
+        blank=True,
+        help_text="The day, month or year of publication (a time, if known, goes below).",
+    )
+    published_precision = models.CharField(
+        "precision",
+        max_length=12,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        blank=True,
+        help_text="Empty: as typed (2024-11-27 a day, 2024-11 a month, 2024 a year).",
+    )
+    published_at = models.DateTimeField(
+        "published at (time)",
+        null=True,
+        blank=True,
+        help_text="Only when the exact time is known; the date alone goes above.",
+    )
     retrieved_at = models.DateTimeField(null=True, blank=True)
     archive_url = models.URLField(
         "archive URL", max_length=2000, blank=True, validators=[validate_web_url]
@@ -102,7 +125,7 @@ class Source(models.Model):
     history = tracked_history()
 
     class Meta:
-        ordering = ["-published_at", "title"]
+        ordering = ["-published_on", "-published_at", "title"]
         constraints = [
             models.UniqueConstraint(
                 fields=["url_canonical"],
@@ -121,7 +144,33 @@ class Source(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def published_display(self) -> str:
+        if self.published_on is None and self.published_at is None:
+            return "–"
+        if self.published_on is None:
+            return self.published_at.date().isoformat()
+        return format_date(self.published_on, self.published_precision)
+
     def clean(self) -> None:
+        self.published_precision = self.published_precision or DatePrecision.DAY
+        if self.published_at is not None and self.published_on is None:
+            # A time known to the minute gives the day (UTC) too.
+            self.published_on = self.published_at.astimezone(dt.UTC).date()
+            self.published_precision = DatePrecision.DAY
+        if self.published_on is None:
+            self.published_precision = DatePrecision.DAY
+        elif self.published_precision == DatePrecision.UNKNOWN:
+            raise ValidationError(
+                {
+                    "published_precision": f"The precision is 'unknown' but a date "
+                    f"({self.published_on}) is given."
+                }
+            )
+        else:
+            self.published_on, self.published_precision = normalize_date(
+                self.published_on, self.published_precision, "published_on"
+            )
         self.url_canonical = canonical_url(self.url) if self.url else ""
         self.content_sha256 = (self.content_sha256 or "").strip().lower()
         if self.content_sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.content_sha256):

@@ -87,12 +87,31 @@ def source_list() -> QuerySet:
     return Citation.source.field.related_model.objects.annotate(citation_count=Count("citations"))
 
 
+def record_warnings(record) -> list[str]:
+    """What an editor should look at again after saving a record, without refusing it: a
+    party that did not exist on the record's date (East Germany in 2024)."""
+    warnings = []
+    day = getattr(record, "date", None)
+    if day is None:
+        return warnings
+    for field in RECORD_PARTIES[type(record)]:
+        party = getattr(record, field, None)
+        if party is not None and not party.existed_on(day):
+            span = f"{party.existed_from or '…'} to {party.existed_until or 'today'}"
+            warnings.append(
+                f"The {field}, {party}, did not exist on {record.date_display} (it existed from "
+                f"{span}): check that the right party was picked."
+            )
+    return warnings
+
+
 __all__ = [
     "OPEN_PLEDGE",
     "OPEN_PLEDGE_STATUSES",
     "RECORD_FIELDS",
     "RECORD_PARTIES",
     "has_citation",
+    "record_warnings",
     "record_list",
     "unsourced",
     "source_find",

@@ -38,6 +38,8 @@ SOURCE_FIELDS = (
     "publisher",
     "author",
     "published_at",
+    "published_on",
+    "published_precision",
     "retrieved_at",
     "archive_url",
     "content_sha256",

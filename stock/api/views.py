@@ -30,6 +30,7 @@ from inventory.api.serializers import CountryRefSerializer, SystemRefSerializer
 from inventory.models import Country, WeaponSystem
 from inventory.selectors import weapon_system_family_ids
 from stock.choices import EstimateScope
+from stock.headline import headline_of
 from stock.models import EstimatePoint, StockEstimate
 from stock.selectors import estimate_explanation, estimate_list, estimate_series, estimates_as_of
 
@@ -98,6 +99,10 @@ class EstimateSerializer(serializers.Serializer):
         help_text="A movement counted here is reported with ranges that disagree: the "
         "estimate uses the range covering them (see /api/v1/conflicts/)."
     )
+    display = serializers.CharField(
+        help_text='The headline as shown to people: on hand when it is bounded ("24–99"), '
+        'else the known parts ("≥ 49 in, ≥ 2 used, no count"); on_hand.display is the same.'
+    )
     evidence = EvidenceSerializer()
     computed_at = serializers.DateTimeField(
         allow_null=True, help_text="When these numbers last changed; null when computed now."
@@ -109,7 +114,8 @@ class EstimateSerializer(serializers.Serializer):
         holder = holders.get(instance.holder_id) or instance.holder
         system = systems.get(instance.system_id) or instance.system
         as_of = self.context.get("as_of") or dt.date.today()
-        return {
+        headline = headline_of(instance)
+        data = {
             "id": instance.pk,
             "holder": {"id": holder.pk, "code": holder.code, "name": holder.name},
             "system": {"id": system.pk, "name": system.name},
@@ -127,6 +133,7 @@ class EstimateSerializer(serializers.Serializer):
             **{name: _range(instance, name) for name in RANGES},
             "inconsistent": instance.inconsistent,
             "conflict": instance.conflict,
+            "display": headline,
             "evidence": {
                 "best_grade": instance.best_grade,
                 "weakest_grade": instance.weakest_grade,
@@ -139,6 +146,8 @@ class EstimateSerializer(serializers.Serializer):
                 else None
             ),
         }
+        data["on_hand"]["display"] = headline
+        return data
 
 
 class ExplanationCitationSerializer(serializers.Serializer):

@@ -43,7 +43,9 @@ def test_list_filters_by_holder_system_family_and_scope(api, estimates):
     ]
     storm = rows[0]
     assert storm["received"] == {"low": 25, "high": None, "display": "≥25"}
-    assert storm["on_hand"] == {"low": 0, "high": None, "display": "unknown"}
+    # On hand is unknown (nobody counted), but the headline says what is known.
+    assert storm["on_hand"] == {"low": 0, "high": None, "display": "≥ 25 in, ≥ 1 used, no count"}
+    assert storm["display"] == "≥ 25 in, ≥ 1 used, no count"
     assert storm["incoming"]["low"] == 1 and storm["baseline"] is None
     assert storm["evidence"]["record_count"] == 4
     family = _results(api.get(URL, {"holder": "UA", "system_family": "MGM-140", "scope": "family"}))

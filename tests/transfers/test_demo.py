@@ -59,10 +59,16 @@ def test_demo_holds_the_worked_example_and_every_record_is_cited():
     assert Citation.objects.filter(transfer=dozens, attribution="anonymous").exists()
 
 
-def test_ensure_admin_prints_the_same_login_every_time(capsys, settings, tmp_path):
+def test_ensure_admin_prints_the_password_only_when_it_creates_the_account(
+    capsys, settings, tmp_path
+):
     settings.VAR_DIR = tmp_path
     call_command("ensure_admin")
     first = capsys.readouterr().out
+    password = (tmp_path / "admin-password.txt").read_text().strip()
+    assert first.startswith(f"Admin login: admin / {password}\n")
     call_command("ensure_admin")
-    assert capsys.readouterr().out == first
-    assert first.startswith("Admin login: admin / ")
+    again = capsys.readouterr().out
+    assert password not in again
+    assert str(tmp_path / "admin-password.txt") in again
+    assert "manage.py changepassword admin" in again

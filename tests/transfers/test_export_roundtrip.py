@@ -36,6 +36,8 @@ def hand_entered():
         "url": "https://example.org/news/atacms?utm_source=x",
         "title": "A report",
         "reliability": "B",
+        "published_on": dt.date(2024, 11, 1),  # a month, no time: it stays so
+        "published_precision": "month",
     }
     cite = [
         {"source": source, "excerpt": "dozens more", "attribution": "anonymous", "credibility": 2}
@@ -107,6 +109,9 @@ def comparable(systems_in_full=True):
                     c.source.url_canonical,
                     c.source.title,
                     c.source.reliability,
+                    c.source.published_on,
+                    c.source.published_precision,
+                    c.source.published_at,
                     c.excerpt,
                     c.locator,
                     c.attribution,

@@ -176,8 +176,8 @@ class SourceFilterSet(StrictFilterSet):
         choices=Reliability.choices, field_name="reliability", lookup_expr="in"
     )
     publisher = django_filters.CharFilter(lookup_expr="iexact")
-    published_after = django_filters.DateFilter(field_name="published_at__date", lookup_expr="gte")
-    published_before = django_filters.DateFilter(field_name="published_at__date", lookup_expr="lte")
+    published_after = django_filters.DateFilter(field_name="published_on", lookup_expr="gte")
+    published_before = django_filters.DateFilter(field_name="published_on", lookup_expr="lte")
     ranges = (("published_after", "published_before"),)
 
     class Meta:

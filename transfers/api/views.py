@@ -87,11 +87,19 @@ class AuthorizationViewSet(RecordViewSet):
 
 
 class SourceViewSet(HistoryMixin, ServiceViewSet):
-    queryset = source_list().order_by("-published_at", "title", "id")
+    queryset = source_list().order_by("-published_on", "-published_at", "title", "id")
     serializer_class = serializers.SourceSerializer
     filterset_class = filters.SourceFilterSet
     search_fields = ["title", "publisher", "author", "url"]
-    ordering_fields = ["published_at", "retrieved_at", "title", "reliability", "created_at", "id"]
+    ordering_fields = [
+        "published_on",
+        "published_at",
+        "retrieved_at",
+        "title",
+        "reliability",
+        "created_at",
+        "id",
+    ]
 
     def delete_service(self, instance, *, actor):
         source_delete(source=instance, actor=actor)

@@ -140,6 +140,8 @@ class SourceDraft:
     publisher: str = ""
     author: str = ""
     published_at: dt.datetime | None = None
+    published_on: dt.date | None = None
+    published_precision: str = "day"
     retrieved_at: dt.datetime | None = None
     archive_url: str = ""
     content_sha256: str = ""
@@ -1108,6 +1110,8 @@ def _sources(prepared, report: ImportReport, actor: Actor) -> dict[str, int]:
         source = Source(**{name: getattr(spec, name) for name in SOURCE_FIELDS})
         source.url_canonical = _canonical(source.url) if source.url else ""
         source.title = source.title[:500]
+        if source.published_at is not None and source.published_on is None:  # as Source.clean()
+            source.published_on = source.published_at.astimezone(dt.UTC).date()
         new.append((key, source))
     if new:
         created = tracked_bulk_create(Source, [s for _, s in new], actor=actor)

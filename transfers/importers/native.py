@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 
+from core.choices import DatePrecision
 from core.spreadsheets import formula_restore
 from inventory.models import Country
 from inventory.services import country_create
@@ -79,6 +80,18 @@ def _int(value: Any, column: str) -> int | None:
 def _source(spec: dict[str, Any]) -> SourceDraft:
     values = {name: spec.get(name) or "" for name in SOURCE_EXPORT_FIELDS}
     values["published_at"] = _datetime(spec.get("published_at"), "citations.source.published_at")
+    values["published_on"] = _date(spec.get("published_on"), "citations.source.published_on")
+    values["published_precision"] = spec.get("published_precision") or DatePrecision.DAY
+    if values["published_precision"] not in (
+        DatePrecision.DAY,
+        DatePrecision.MONTH,
+        DatePrecision.YEAR,
+    ):
+        raise RowRefused(
+            "citations.source.published_precision",
+            values["published_precision"],
+            "is not one of day, month, year",
+        )
     values["retrieved_at"] = _datetime(spec.get("retrieved_at"), "citations.source.retrieved_at")
     for field in ("url", "archive_url"):
         if values[field]:

@@ -47,7 +47,7 @@ SELECT t.id, t.quantity_low, t.quantity_high, t.quantity_text, t.date, t.date_pr
        s.id, s.name, d.id, d.code, d.name, r.id, r.code, r.name,
        c.id, c.excerpt, c.locator, c.stance, c.attribution, c.reliability, c.credibility,
        so.id, so.url, so.url_canonical, so.title, so.publisher, so.author, so.published_at,
-       so.retrieved_at, so.archive_url, so.content_sha256, so.source_type, so.reliability,
+       so.published_on, so.published_precision, so.retrieved_at, so.archive_url, so.content_sha256, so.source_type, so.reliability,
        so.notes, so.created_at, so.updated_at, (SELECT count(*) FROM {transfer}) AS total
 FROM (SELECT * FROM {transfer} ORDER BY date DESC, id DESC LIMIT %s) t
 JOIN {system} s ON s.id = t.system_id
@@ -82,7 +82,7 @@ def floor_page(page_size: int) -> bytes:
     for row in rows:
         record = results.get(row[0])
         if record is None:
-            total = row[43]
+            total = row[45]
             record = results[row[0]] = {
                 "id": row[0],
                 "system": {"id": row[13], "name": row[14]},
@@ -118,14 +118,16 @@ def floor_page(page_size: int) -> bytes:
                         "publisher": row[32],
                         "author": row[33],
                         "published_at": row[34],
-                        "retrieved_at": row[35],
-                        "archive_url": row[36],
-                        "content_sha256": row[37],
-                        "source_type": row[38],
-                        "reliability": row[39],
-                        "notes": row[40],
-                        "created_at": row[41],
-                        "updated_at": row[42],
+                        "published_on": row[35],
+                        "published_precision": row[36],
+                        "retrieved_at": row[37],
+                        "archive_url": row[38],
+                        "content_sha256": row[39],
+                        "source_type": row[40],
+                        "reliability": row[41],
+                        "notes": row[42],
+                        "created_at": row[43],
+                        "updated_at": row[44],
                     },
                     "excerpt": row[22],
                     "locator": row[23],
@@ -133,7 +135,7 @@ def floor_page(page_size: int) -> bytes:
                     "attribution": row[25],
                     "reliability": row[26],
                     "credibility": row[27],
-                    "grade": f"{row[26] or row[39]}{row[27]}",
+                    "grade": f"{row[26] or row[41]}{row[27]}",
                 }
             )
     pages = -(-total // page_size)

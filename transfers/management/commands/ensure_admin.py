@@ -11,8 +11,9 @@ from transfers.roles import ADMINISTRATOR
 
 class Command(BaseCommand):
     help = (
-        "Create the local administrator account if missing and print its login. The password "
-        "is generated once and kept in var/admin-password.txt (never for production use)."
+        "Create the local administrator account if missing and print its login once. The "
+        "password is generated on creation and kept in var/admin-password.txt (never for "
+        "production use); later runs say where it is and how to reset it."
     )
 
     def add_arguments(self, parser):
@@ -28,8 +29,15 @@ class Command(BaseCommand):
             user.groups.add(Group.objects.get(name=ADMINISTRATOR))
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
-        elif password_file.exists():
-            password = password_file.read_text().strip()
-        else:
-            password = f"(set earlier; change it with: manage.py changepassword {username})"
-        self.stdout.write(self.style.SUCCESS(f"Admin login: {username} / {password}"))
+            self.stdout.write(self.style.SUCCESS(f"Admin login: {username} / {password}"))
+            self.stdout.write(f"(printed once; the password is kept in {password_file})")
+            return
+        where = (
+            f"its password was printed at the first start and is kept in {password_file}"
+            if password_file.exists()
+            else "its password was set earlier"
+        )
+        self.stdout.write(
+            f"Admin login: {username} ({where}; reset it with: "
+            f".venv/bin/python manage.py changepassword {username})"
+        )
