@@ -57,7 +57,7 @@ class ReportDeliveryInline(admin.TabularInline):
 
 
 def can_see_addresses(request) -> bool:
-    return request.user.has_perm("transfers.change_subscription")
+    return request.user.has_perm("reports.change_subscription")
 
 
 @admin.register(Subscription)

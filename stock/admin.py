@@ -5,11 +5,12 @@ its monthly history. Estimates are derived data: nobody edits them by hand."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin import TrackedAdmin
-from core.admin_access import DeclaredPermissionsMixin
+from core.admin_access import ACTION_PERMISSIONS, DeclaredPermissionsMixin, model_admin_requires
 from core.values import format_date
 from core.weblinks import web_link
 from inventory.admin import CountryAdmin, WeaponSystemAdmin
@@ -436,6 +437,7 @@ def _citations_html(citations):
 # -- movements: one real movement, many reports (docs/reconciliation.md) ---------------------
 
 DECIDE_PERMISSION = "stock.change_matchdecision"
+ACTION_PERMISSIONS["decide"] = DECIDE_PERMISSION  # declared to the admin's permission matrix
 
 
 class DecideMixin:
@@ -577,6 +579,15 @@ class ConflictAdmin(MovementAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(conflict=True)
+
+    # A conflict is a movement: its history is the movement's (the proxy has none of its own).
+    @model_admin_requires("view")
+    def history_view(self, request, object_id, extra_context=None):
+        return redirect("admin:stock_movement_history", object_id)
+
+    @model_admin_requires("view")
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        return redirect("admin:stock_movement_simple_history", object_id, version_id)
 
 
 @admin.action(description="Split the selected reports off their movements", permissions=["decide"])

@@ -78,5 +78,5 @@ def test_the_report_preview_keeps_its_stricter_policy(admin_client):
     from tests.reports.test_reports import daily_subscriber
 
     subscription = daily_subscriber()
-    response = admin_client.get(f"/admin/transfers/subscription/{subscription.pk}/preview/")
+    response = admin_client.get(f"/admin/reports/subscription/{subscription.pk}/preview/")
     assert policy(response)["default-src"] == ["'none'"]

@@ -33,7 +33,7 @@ def test_a_system_name_with_dollars_is_drawn_as_text_in_preview_and_delivery(adm
     backdate()
 
     preview = admin_client.get(
-        reverse("admin:transfers_subscription_preview", args=[subscription.pk])
+        reverse("admin:reports_subscription_preview", args=[subscription.pk])
     )
     assert preview.status_code == 200
     assert "data:image/png;base64," in preview.content.decode()
@@ -54,7 +54,7 @@ def test_a_chart_that_fails_is_dropped_and_the_report_still_goes(admin_client, m
     backdate()
 
     preview = admin_client.get(
-        reverse("admin:transfers_subscription_preview", args=[subscription.pk])
+        reverse("admin:reports_subscription_preview", args=[subscription.pk])
     )
     assert preview.status_code == 200 and "Storm Shadow" in preview.content.decode()
 

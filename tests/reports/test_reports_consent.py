@@ -82,7 +82,7 @@ def test_an_editor_subscribes_only_themselves(client, editor):
 def test_the_admin_form_refuses_an_editor_subscribing_someone_else(editor_client):
     other = UserFactory(username="someone", role="viewer")
     response = editor_client.post(
-        reverse("admin:transfers_subscription_add"),
+        reverse("admin:reports_subscription_add"),
         {
             "user": other.pk,
             "email": "",
@@ -123,7 +123,7 @@ def test_user_subscriptions_made_before_stay_confirmed():
     subscription = Subscription.objects.create(
         user=user, cadence=Cadence.WEEKLY, starts_on=timezone.localdate()
     )
-    migration = import_module("transfers.migrations.0007_user_subscriptions_confirmed")
+    migration = import_module("reports.migrations.0002_subscription_consent")
     migration.confirm_existing_user_subscriptions(apps, None)
     subscription.refresh_from_db()
     assert subscription.confirmed_at == subscription.created_at

@@ -120,7 +120,7 @@ def _write(client, system, n, citations=0):
 @pytest.fixture
 def enqueue_times(monkeypatch):
     """How long each after-commit enqueue took (what an outage adds to a write)."""
-    from inventory import ledger
+    from stock import ledger
 
     times: list[float] = []
     original = ledger.enqueue_refresh

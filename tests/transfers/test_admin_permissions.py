@@ -95,7 +95,7 @@ def test_every_action_declares_a_known_permission():
 def test_every_custom_view_declares_its_permissions():
     views = list(custom_views())
     assert {p.name for _, p in views} >= {
-        "transfers_subscription_preview",
+        "reports_subscription_preview",
         "transfers_import",
         "transfers_export",
         "transfers_holding_simple_history",
@@ -155,7 +155,7 @@ def test_viewers_and_editors_cannot_send_reports_now(client, role):
     subscription = _due_subscriber()
     client.force_login(UserFactory(username=role, role=role))
     client.post(
-        reverse("admin:transfers_subscription_changelist"),
+        reverse("admin:reports_subscription_changelist"),
         {"action": "send_now", "_selected_action": [subscription.pk]},
     )
     assert mail.outbox == [] and not ReportDelivery.objects.exists()
@@ -172,7 +172,7 @@ def test_a_viewer_cannot_release_a_delivery(viewer_client):
         status=DeliveryStatus.SENDING,
     )
     viewer_client.post(
-        reverse("admin:transfers_reportdelivery_changelist"),
+        reverse("admin:reports_reportdelivery_changelist"),
         {"action": "release", "_selected_action": [delivery.pk]},
     )
     delivery.refresh_from_db()
@@ -191,7 +191,7 @@ def test_a_viewer_cannot_refresh_estimates(viewer_client, monkeypatch):
         computed_at=timezone.now(),
     )
     viewer_client.post(
-        reverse("admin:inventory_stockestimate_changelist"),
+        reverse("admin:stock_stockestimate_changelist"),
         {"action": "refresh_selected", "_selected_action": [estimate.pk]},
     )
     assert calls == []
@@ -205,7 +205,7 @@ def test_confirmation_mails_need_change_permission_and_wait_an_hour(
     assert len(mail.outbox) == 1
     mail.outbox.clear()
     resend = {"action": "send_confirmation", "_selected_action": [subscription.pk]}
-    url = reverse("admin:transfers_subscription_changelist")
+    url = reverse("admin:reports_subscription_changelist")
 
     client.force_login(viewer)
     client.post(url, resend)
@@ -224,7 +224,7 @@ def test_confirmation_mails_need_change_permission_and_wait_an_hour(
 def test_the_preview_carries_no_working_unsubscribe_link(viewer_client):
     subscription = _due_subscriber()
     response = viewer_client.get(
-        reverse("admin:transfers_subscription_preview", args=[subscription.pk])
+        reverse("admin:reports_subscription_preview", args=[subscription.pk])
     )
     body = response.content.decode()
     assert response.status_code == 200
@@ -242,14 +242,14 @@ def test_viewers_see_subscriber_addresses_masked_editors_in_full(client, viewer,
         period_end=timezone.localdate() - timezone.timedelta(days=2),
     )
     pages = [
-        reverse("admin:transfers_subscription_changelist"),
-        reverse("admin:transfers_subscription_change", args=[subscription.pk]),
-        reverse("admin:transfers_reportdelivery_changelist"),
+        reverse("admin:reports_subscription_changelist"),
+        reverse("admin:reports_subscription_change", args=[subscription.pk]),
+        reverse("admin:reports_reportdelivery_changelist"),
         reverse(
-            "admin:transfers_reportdelivery_change",
+            "admin:reports_reportdelivery_change",
             args=[ReportDelivery.objects.get().pk],
         ),
-        reverse("admin:transfers_subscription_changelist") + "?q=analyst",
+        reverse("admin:reports_subscription_changelist") + "?q=analyst",
     ]
     client.force_login(viewer)
     for page in pages:

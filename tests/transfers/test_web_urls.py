@@ -170,7 +170,7 @@ def test_report_emails_never_link_a_script_url(db):
 
 
 def test_the_migration_blanks_script_urls_and_keeps_a_note(script_source):
-    migration = import_module("transfers.migrations.0006_source_web_urls_only")
+    migration = import_module("transfers.migrations.0007_source_web_urls_only")
     good = SourceFactory(url="https://example.org/good", archive_url="https://archive.org/x")
 
     migration.blank_non_web_urls(apps, None)
