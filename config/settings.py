@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "core",
+    "csp",
+    "axes",
     "inventory",
     "stock",
     "transfers",
@@ -64,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.request_guards.NulCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "core.history.HistoryDoorMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -110,6 +117,45 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # refreshes wait for each other's locks as they do in production instead of failing.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-stockpile.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: CACHE_URL (or REDIS_URL) selects Redis (redis://127.0.0.1:6379/1), shared by every
+# web worker: API throttle counters and failed-token counts live there. Without it, each
+# process counts in its own memory (a laptop, tests).
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "stockpile"),
+            "TIMEOUT": 300,
+        }
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured(
+        f"CACHE_URL={CACHE_URL!r}: use a redis:// address or leave it unset."
+    )
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Reverse proxies in front of the web app that append the client's address to
+# X-Forwarded-For (0: none, the client is REMOTE_ADDR). Login lockouts and throttles count
+# per address; a header that no trusted proxy wrote is never believed.
+STOCKPILE_TRUSTED_PROXIES = int(os.environ.get("STOCKPILE_TRUSTED_PROXIES", "0"))
+
+# Logins (django-axes, in the database: shared by every worker, SQLite and PostgreSQL):
+# after AXES_FAILURE_LIMIT wrong passwords for one username, or from one address, logins
+# are refused (429) for AXES_COOLOFF_TIME, the right password included.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("STOCKPILE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("STOCKPILE_LOGIN_COOLOFF_HOURS", "0.25"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.request_guards.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -168,6 +214,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request's enqueue (core.enqueue): connect timeout in seconds, no retries, and a
+# circuit breaker that skips enqueues for a while after a failure (the sweeper covers them).
+CELERY_TASK_PUBLISH_RETRY = False
+STOCKPILE_ENQUEUE_TIMEOUT = float(os.environ.get("STOCKPILE_ENQUEUE_TIMEOUT", "0.5"))
+STOCKPILE_ENQUEUE_BREAKER_SECONDS = float(os.environ.get("STOCKPILE_ENQUEUE_BREAKER_SECONDS", "30"))
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Periodic tasks. django-celery-beat copies these into its tables on start, where the admin
 # shows them and an administrator can change their schedule. One key per task.
@@ -220,19 +271,22 @@ STOCKPILE_REPORTS_CONFIRM_MAX_AGE = int(
 # REST API v1 (docs/api.md). Anonymous reads are off unless STOCKPILE_API_ANONYMOUS_READ;
 # throttle rates per user (DRF's "N/second|minute|hour|day"), counted in the default cache.
 STOCKPILE_API_ANONYMOUS_READ = env_bool("STOCKPILE_API_ANONYMOUS_READ", False)
-STOCKPILE_API_REQUIRE_IF_MATCH = env_bool("STOCKPILE_API_REQUIRE_IF_MATCH", False)
+# The public explorer is on: the API schema and its docs pages are open to anyone (else
+# they need a login or a token).
+STOCKPILE_PUBLIC = env_bool("STOCKPILE_PUBLIC", False)
+STOCKPILE_API_REQUIRE_IF_MATCH = env_bool("STOCKPILE_API_REQUIRE_IF_MATCH", True)
 STOCKPILE_API_PAGE_SIZE = int(os.environ.get("STOCKPILE_API_PAGE_SIZE", "50"))
 STOCKPILE_API_MAX_PAGE_SIZE = int(os.environ.get("STOCKPILE_API_MAX_PAGE_SIZE", "500"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("STOCKPILE_MAX_BODY_BYTES", str(2_621_440)))
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.StockpileAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.api.authentication.CountedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.RolePermissions"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "core.api.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "core.api.filters.StrictOrderingFilter",
     ],
@@ -255,7 +309,14 @@ REST_FRAMEWORK = {
         "write": os.environ.get("STOCKPILE_API_THROTTLE_WRITE", "300/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": STOCKPILE_TRUSTED_PROXIES,
 }
+# Wrong API tokens from one address: after this many in the window (seconds), every token
+# request from it is refused with 429 until the window has passed (core.api.authentication).
+STOCKPILE_API_TOKEN_FAILURE_LIMIT = int(os.environ.get("STOCKPILE_API_TOKEN_FAILURE_LIMIT", "20"))
+STOCKPILE_API_TOKEN_FAILURE_WINDOW = int(
+    os.environ.get("STOCKPILE_API_TOKEN_FAILURE_WINDOW", "600")
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stockpile API",
     "DESCRIPTION": "Weapon systems held, pledged and transferred, with their sources. "
@@ -268,6 +329,26 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+}
+
+# Content-Security-Policy on every page (admin, API pages, the API docs, the report pages):
+# scripts only from this site or with the page's nonce (`{{ request.csp_nonce }}`), so
+# that text from data can never run as script. Inline style attributes stay allowed (the
+# admin uses them; a style cannot run code). docs/security.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],  # ReDoc's search runs in a worker
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
 }
 
 if not DEBUG:

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from core.api.docs import RedocView, SchemaView, SwaggerView
 
 admin.site.site_header = "Stockpile"
 admin.site.site_title = "Stockpile admin"
@@ -12,7 +13,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
     path("api/v1/", include("config.api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
+
+# JSON error bodies under /api/ (core.request_guards), Django's pages elsewhere.
+handler404 = "core.request_guards.not_found"
+handler500 = "core.request_guards.server_error"

@@ -8,9 +8,12 @@ importers do.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_access import DeclaredPermissionsMixin, model_admin_requires
+from core.admin_versions import ConcurrentEditMixin
 from core.services import tracked_delete, tracked_save
 
 
@@ -20,8 +23,10 @@ class TrackedInlineMixin:
     extra = 0
 
 
-class TrackedAdmin(SimpleHistoryAdmin):
-    """A ModelAdmin whose writes go through `tracked_save` / `tracked_delete`."""
+class TrackedAdmin(ConcurrentEditMixin, DeclaredPermissionsMixin, SimpleHistoryAdmin):
+    """A ModelAdmin whose writes go through `tracked_save` / `tracked_delete`, and whose
+    change form refuses to save over a change made since it was opened
+    (`core.admin_versions`)."""
 
     history_list_display = ["door", "actor_name"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -40,6 +45,14 @@ class TrackedAdmin(SimpleHistoryAdmin):
 
     def delete_model(self, request, obj):
         tracked_delete(obj, actor=request.user)
+
+    @model_admin_requires("view")
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """A past version of a record. simple_history lets anyone who may view the record
+        post this form (a revert); reverting is a change."""
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from core.admin import TrackedAdmin, TrackedInlineMixin
+from core.admin_versions import ConcurrentEditForm
 from core.services import tracked_save
 from inventory.choices import ProposalStatus
 from inventory.models import (
@@ -92,7 +93,7 @@ class WeaponSystemAdmin(TrackedAdmin):
 # -- the catalogue across datasets: proposals editors decide ------------------------------
 
 
-class ProposalDecisionForm(forms.ModelForm):
+class ProposalDecisionForm(ConcurrentEditForm):
     """A proposal's candidate and relation (editable: that is how an editor corrects it) and
     the decision, applied through the catalogue services."""
 

@@ -4,6 +4,12 @@ A subscription's page links to a preview of its next report (the HTML as it will
 mailed, charts included); the list has actions to send due reports now and to mail the
 confirmation link again. Deliveries are read-only; an operator may release one left
 "sending" (its worker died) or "skipped" so that the next run sends it.
+
+Sending and releasing need `reports.send_report` (administrators); mailing the
+confirmation again needs change permission and waits `CONFIRMATION_RESEND_AFTER` between
+two mails to one address. Users who may not change subscriptions (viewers) see addresses
+masked (`a***@example.org`) and cannot search by them. The preview carries no working
+unsubscribe link.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.admin_access import DeclaredPermissionsMixin, mask_email, model_admin_requires
 from reports.models import ReportDelivery, Subscription
 from reports.periods import period_containing, period_display
 from reports.services import (
+    consent_refusal,
     delivery_release,
     due_periods,
     report_deliver,
@@ -49,10 +57,14 @@ class ReportDeliveryInline(admin.TabularInline):
         return super().get_queryset(request)
 
 
+def can_see_addresses(request) -> bool:
+    return request.user.has_perm("reports.change_subscription")
+
+
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
     list_display = [
-        "__str__",
+        "recipient_full",
         "cadence",
         "is_active",
         "confirmed",
@@ -109,6 +121,36 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")
 
+    def get_search_fields(self, request):
+        # Searching by address would reveal the addresses a viewer must not see.
+        return self.search_fields if can_see_addresses(request) else []
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if can_see_addresses(request):
+            return fieldsets
+        first_name, first = fieldsets[0]
+        fields = ["recipient_masked", *first["fields"][1:]]
+        return [(first_name, {**first, "fields": fields}), *fieldsets[1:]]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if can_see_addresses(request) else [*fields, "recipient_masked"]
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if can_see_addresses(request):
+            return shown
+        return [("recipient_masked" if f == "recipient_full" else f) for f in shown]
+
+    @admin.display(description="recipient", ordering="email")
+    def recipient_full(self, obj) -> str:
+        return obj.recipient or "(no address)"
+
+    @admin.display(description="recipient")
+    def recipient_masked(self, obj) -> str:
+        return mask_email(obj.recipient) or "(no address)"
+
     def get_changeform_initial_data(self, request):
         return {"starts_on": timezone.localdate(), **super().get_changeform_initial_data(request)}
 
@@ -144,13 +186,12 @@ class SubscriptionAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    @model_admin_requires("view")
     def preview_view(self, request, pk: int):
         from reports.rendering import report_preview_html
         from reports.selectors import report_build
 
         subscription = get_object_or_404(Subscription, pk=pk)
-        if not self.has_view_permission(request, subscription):
-            return HttpResponse(status=403)
         report = report_build(subscription=subscription, period=next_period(subscription))
         response = HttpResponse(report_preview_html(report))
         # The preview shows record text: no scripts, whatever a record holds.
@@ -159,10 +200,24 @@ class SubscriptionAdmin(admin.ModelAdmin):
         )
         return response
 
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+        actor = request.user
+
+        class ConsentForm(form_class):
+            def clean(self):
+                cleaned = super().clean()
+                refusal = consent_refusal(cleaned.get("user"), actor)
+                if refusal:
+                    self.add_error("user", refusal)
+                return cleaned
+
+        return ConsentForm
+
     def save_model(self, request, obj, form, change):
         subscription_save(subscription=obj, actor=request.user)
 
-    @admin.action(description="Send due reports now")
+    @admin.action(description="Send due reports now", permissions=["send_report"])
     def send_now(self, request, queryset):
         sent = skipped = 0
         for subscription in queryset:
@@ -183,16 +238,22 @@ class SubscriptionAdmin(admin.ModelAdmin):
             "ended period have nothing due yet: use the preview.",
         )
 
-    @admin.action(description="Mail the confirmation link again")
+    @admin.action(description="Mail the confirmation link again", permissions=["change"])
     def send_confirmation(self, request, queryset):
-        count = sum(subscription_send_confirmation(subscription_id=s.pk) for s in queryset)
-        self.message_user(request, f"{count} confirmation link(s) sent.")
+        count = sum(
+            subscription_send_confirmation(subscription_id=s.pk, again=True) for s in queryset
+        )
+        self.message_user(
+            request,
+            f"{count} confirmation link(s) sent. Confirmed subscriptions and addresses mailed "
+            "in the last hour are left out.",
+        )
 
 
 @admin.register(ReportDelivery)
-class ReportDeliveryAdmin(admin.ModelAdmin):
+class ReportDeliveryAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
     list_display = [
-        "recipient",
+        "recipient_full",
         "cadence",
         "period_start",
         "period_end",
@@ -205,6 +266,59 @@ class ReportDeliveryAdmin(admin.ModelAdmin):
     search_fields = ["recipient", "message_id", "error"]
     date_hierarchy = "period_start"
     actions = ["release"]
+    fields = [
+        "subscription",
+        "recipient_full",
+        "cadence",
+        ("period_start", "period_end"),
+        "status",
+        "attempts",
+        "error",
+        "message_id",
+        "item_count",
+        ("sent_at", "created_at", "updated_at"),
+    ]
+    readonly_fields = [
+        "subscription",
+        "recipient_full",
+        "recipient_masked",
+        "cadence",
+        "period_start",
+        "period_end",
+        "status",
+        "attempts",
+        "error",
+        "message_id",
+        "item_count",
+        "sent_at",
+        "created_at",
+        "updated_at",
+    ]
+
+    def get_search_fields(self, request):
+        if can_see_addresses(request):
+            return self.search_fields
+        return ["message_id", "error"]
+
+    @admin.display(description="recipient", ordering="recipient")
+    def recipient_full(self, obj) -> str:
+        return obj.recipient
+
+    @admin.display(description="recipient")
+    def recipient_masked(self, obj) -> str:
+        return mask_email(obj.recipient)
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if can_see_addresses(request):
+            return shown
+        return [("recipient_masked" if f == "recipient_full" else f) for f in shown]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if can_see_addresses(request):
+            return fields
+        return [("recipient_masked" if f == "recipient_full" else f) for f in fields]
 
     def has_add_permission(self, request):
         return False
@@ -212,7 +326,10 @@ class ReportDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Send again on the next run (after checking the mail log)")
+    @admin.action(
+        description="Send again on the next run (after checking the mail log)",
+        permissions=["send_report"],
+    )
     def release(self, request, queryset):
         count = sum(delivery_release(delivery=d) for d in queryset)
         self.message_user(request, f"{count} delivery(ies) released; the next run sends them.")

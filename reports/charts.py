@@ -1,8 +1,13 @@
 """Charts for the report emails, drawn with matplotlib's Agg backend (no display needed)
-and returned as PNG bytes, attached inline (Content-ID) by `reports.rendering`."""
+and returned as PNG bytes, attached inline (Content-ID) by `reports.rendering`.
+
+Labels are names from data: they are drawn as plain text, never parsed as mathtext
+(`text.parse_math` off while a chart is built and saved), so a system called
+`Bad $^$ missile` is a label, not a TeX error."""
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 
@@ -17,6 +22,19 @@ from stock.choices import EstimateScope  # noqa: E402
 from stock.selectors import estimate_series  # noqa: E402
 
 MAX_SYSTEMS = 8
+# While a chart is drawn: text from data is text.
+PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
+
+
+def plain_text(draw):
+    """Build and save the chart with mathtext off."""
+
+    @functools.wraps(draw)
+    def drawn(*args, **kwargs):
+        with matplotlib.rc_context(PLAIN_TEXT):
+            return draw(*args, **kwargs)
+
+    return drawn
 
 
 @dataclass
@@ -39,6 +57,7 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+@plain_text
 def pledged_vs_delivered_chart(outstanding) -> Chart | None:
     """Bars per system: units pledged (lower bound) against units delivered so far, over
     the subscriber's outstanding pledges."""
@@ -89,6 +108,7 @@ def pledged_vs_delivered_chart(outstanding) -> Chart | None:
     )
 
 
+@plain_text
 def estimate_history_chart(move, months: int = 24) -> Chart | None:
     """The on-hand range of one holder × system over the stored monthly series."""
     points = estimate_series(move.holder_id, move.system_id, EstimateScope.SYSTEM)[-months:]

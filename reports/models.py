@@ -31,7 +31,8 @@ class Subscription(models.Model):
     confirmed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the address was confirmed (users are confirmed by their account).",
+        help_text="When the subscriber agreed: a user subscribing themselves at once, an "
+        "address or an invited user by the mailed link.",
     )
     cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.WEEKLY)
     countries = models.ManyToManyField(
@@ -71,6 +72,9 @@ class Subscription(models.Model):
         help_text="The first period reported is the one containing this day."
     )
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last confirmation link was mailed."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,6 +82,7 @@ class Subscription(models.Model):
         db_table = "transfers_subscription"
         ordering = ["id"]
         verbose_name = "report subscription"
+        permissions = [("send_report", "Can send reports now and release deliveries")]
         constraints = [
             models.CheckConstraint(
                 condition=(models.Q(user__isnull=False) & models.Q(email=""))
@@ -93,7 +98,11 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.recipient or '(no address)'} – {self.get_cadence_display().lower()}"
+        # Masked: the name shows in breadcrumbs, messages and logs that viewers see too.
+        from core.admin_access import mask_email
+
+        shown = mask_email(self.recipient) or "(no address)"
+        return f"{shown} – {self.get_cadence_display().lower()}"
 
     @property
     def recipient(self) -> str:
@@ -103,7 +112,9 @@ class Subscription(models.Model):
 
     @property
     def is_confirmed(self) -> bool:
-        return self.user_id is not None or self.confirmed_at is not None
+        # Users who subscribe themselves are confirmed at once; an address, or a user
+        # invited by an administrator, confirms by the mailed link.
+        return self.confirmed_at is not None
 
     @property
     def has_grade_filter(self) -> bool:
@@ -168,4 +179,6 @@ class ReportDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.recipient} {self.period_start}–{self.period_end}: {self.status}"
+        from core.admin_access import mask_email
+
+        return f"{mask_email(self.recipient)} {self.period_start}–{self.period_end}: {self.status}"

@@ -9,6 +9,7 @@ start a new line, a header or a fake link line.
 
 from __future__ import annotations
 
+import logging
 import re
 import textwrap
 import unicodedata
@@ -20,10 +21,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from core.weblinks import is_web_url
 from reports.charts import Chart, estimate_history_chart, pledged_vs_delivered_chart
 from reports.periods import period_display
 from reports.selectors import Report
 from reports.tokens import unsubscribe_url
+
+logger = logging.getLogger(__name__)
 
 SUBJECT_MAX = 150
 SECTION_TITLES = {
@@ -60,12 +64,21 @@ def report_subject(report: Report) -> str:
 
 
 def report_charts(report: Report) -> list[Chart]:
-    charts = []
-    chart = pledged_vs_delivered_chart(report.outstanding)
-    if chart is not None:
-        charts.append(chart)
+    """The report's charts. A chart that fails to draw is left out (and logged): the report
+    goes without it rather than not at all."""
+    drawings = [lambda: pledged_vs_delivered_chart(report.outstanding)]
     if report.movers:
-        chart = estimate_history_chart(report.movers[0])
+        drawings.append(lambda: estimate_history_chart(report.movers[0]))
+    charts = []
+    for draw in drawings:
+        try:
+            chart = draw()
+        except Exception:
+            logger.exception(
+                "reports: a chart of subscription %s failed; sent without it",
+                report.subscription.pk,
+            )
+            continue
         if chart is not None:
             charts.append(chart)
     return charts
@@ -139,7 +152,7 @@ def report_text(report: Report, charts: list[Chart], *, unsubscribe: str) -> str
                     if cite.publisher:
                         source += f" ({one_line(cite.publisher, 60)})"
                     lines += _wrap(f"Source [{cite.grade}, {cite.stance.lower()}]: {source}", "  ")
-                    if cite.url:
+                    if is_web_url(cite.url):
                         lines.append("    " + one_line(cite.url))
                     if cite.excerpt:
                         lines += _wrap(f'"{one_line(cite.excerpt, 300)}"', "    ")
@@ -222,12 +235,17 @@ def new_message_id() -> str:
     return make_msgid(idstring="report", domain=domain)
 
 
+PREVIEW_UNSUBSCRIBE = "#the-unsubscribe-link-is-in-the-mailed-report"
+
+
 def report_preview_html(report: Report) -> str:
     """The HTML part for the admin preview, charts embedded as data: URLs."""
     import base64
 
     charts = report_charts(report)
-    html = report_html(report, charts, unsubscribe=unsubscribe_url(report.subscription))
+    # Not the subscriber's real link: whoever looks at the preview must not be able to
+    # unsubscribe them with it.
+    html = report_html(report, charts, unsubscribe=PREVIEW_UNSUBSCRIBE)
     for chart in charts:
         data = "data:image/png;base64," + base64.b64encode(chart.png).decode("ascii")
         html = html.replace(f'src="cid:{chart.cid}"', f'src="{data}"')

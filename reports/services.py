@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
@@ -54,16 +55,60 @@ class Outcome:
 # -- subscriptions ---------------------------------------------------------------------------
 
 
+def may_subscribe_others(actor: Actor) -> bool:
+    """Administrators (who manage users) may invite other users; everyone else subscribes
+    only themselves (an address subscriber confirms by the mailed link)."""
+    return actor is None or actor.has_perm("auth.change_user")
+
+
+def consent_refusal(user, actor: Actor) -> str | None:
+    """Why the actor may not subscribe this user (None when allowed: themselves, an
+    administrator's invitation, a script with no actor)."""
+    if user is None or actor is None or user.pk == getattr(actor, "pk", None):
+        return None
+    if may_subscribe_others(actor):
+        return None
+    return (
+        f"You can subscribe only yourself, not {user}; an administrator may invite other "
+        "users, or enter an address to send it a confirmation link."
+    )
+
+
+def subscription_check_consent(*, subscription: Subscription, actor: Actor = None) -> None:
+    """ValidationError naming the user field when the actor may not subscribe that user."""
+    refusal = consent_refusal(subscription.user if subscription.user_id else None, actor)
+    if refusal:
+        raise ValidationError({"user": refusal})
+
+
 def subscription_save(*, subscription: Subscription, actor: Actor = None) -> Subscription:
-    """Validate and save; a new address subscriber is sent its confirmation link after
-    the commit."""
+    """Validate and save. Consent: a user subscribing themselves (or a script) is confirmed
+    at once; an address, a user invited by an administrator, and a subscription whose
+    address or user changed are unconfirmed until the mailed link is followed (it is sent
+    after the commit)."""
     is_new = subscription.pk is None
     if subscription.starts_on is None:
         subscription.starts_on = timezone.localdate()
     subscription.full_clean()
+    subscription_check_consent(subscription=subscription, actor=actor)
+    before = None if is_new else Subscription.objects.filter(pk=subscription.pk).first()
+    recipient_changed = before is not None and (
+        before.user_id != subscription.user_id or before.email != subscription.email
+    )
+    needs_link = False
+    if is_new or recipient_changed:
+        own = subscription.user_id is not None and (
+            actor is None or getattr(actor, "pk", None) == subscription.user_id
+        )
+        if own:
+            subscription.confirmed_at = subscription.confirmed_at or timezone.now()
+        elif recipient_changed or subscription.confirmed_at is None:
+            subscription.confirmed_at = None
+            subscription.confirmation_sent_at = None
+            needs_link = True
     with transaction.atomic():
         subscription.save()
-        if is_new and subscription.user_id is None and subscription.confirmed_at is None:
+        if needs_link:
             pk = subscription.pk
             transaction.on_commit(lambda: subscription_send_confirmation(subscription_id=pk))
     return subscription
@@ -78,18 +123,34 @@ def subscription_create(*, countries=(), systems=(), actor: Actor = None, **fiel
     return subscription
 
 
-def subscription_send_confirmation(*, subscription_id: int) -> bool:
-    """Mail the confirmation link to an address subscriber not yet confirmed."""
+# A confirmation link is mailed again to one address at most this often (seconds).
+CONFIRMATION_RESEND_AFTER = 3600
+
+
+def subscription_send_confirmation(*, subscription_id: int, again: bool = False) -> bool:
+    """Mail the confirmation link to an address subscriber not yet confirmed. `again`: an
+    operator's resend, refused while the last mail is younger than
+    `CONFIRMATION_RESEND_AFTER` (so nobody can flood an address)."""
     from reports.rendering import one_line
     from reports.tokens import confirm_url
 
-    subscription = Subscription.objects.filter(pk=subscription_id).first()
-    if subscription is None or subscription.is_confirmed or not subscription.email:
+    now = timezone.now()
+    pending = Subscription.objects.filter(pk=subscription_id, confirmed_at__isnull=True).filter(
+        Q(user__isnull=False) | ~Q(email="")
+    )
+    if again:
+        pending = pending.filter(
+            Q(confirmation_sent_at__isnull=True)
+            | Q(confirmation_sent_at__lt=now - dt.timedelta(seconds=CONFIRMATION_RESEND_AFTER))
+        )
+    # Claim the send with one conditional UPDATE, so two clicks mail once.
+    if not pending.update(confirmation_sent_at=now):
         return False
+    subscription = Subscription.objects.get(pk=subscription_id)
     body = render_to_string(
         "reports/confirm_email.txt",
         {
-            "email": subscription.email,
+            "email": subscription.recipient,
             "cadence": subscription.get_cadence_display().split(" ")[0].lower(),
             "confirm_url": confirm_url(subscription),
             "days": settings.STOCKPILE_REPORTS_CONFIRM_MAX_AGE // 86400,
@@ -99,7 +160,7 @@ def subscription_send_confirmation(*, subscription_id: int) -> bool:
         one_line("Confirm your Stockpile report subscription"),
         body,
         settings.DEFAULT_FROM_EMAIL,
-        [subscription.email],
+        [subscription.recipient],
     )
     return True
 
@@ -107,8 +168,8 @@ def subscription_send_confirmation(*, subscription_id: int) -> bool:
 def subscription_confirm(*, subscription_id: int, email: str) -> Subscription | None:
     """Confirm an address (idempotent). None when the subscription is gone or its address
     is no longer the one the link was made for."""
-    subscription = Subscription.objects.filter(pk=subscription_id, user__isnull=True).first()
-    if subscription is None or subscription.email != email:
+    subscription = Subscription.objects.filter(pk=subscription_id).first()
+    if subscription is None or subscription.recipient != email:
         return None
     Subscription.objects.filter(pk=subscription.pk, confirmed_at__isnull=True).update(
         confirmed_at=timezone.now()
@@ -133,8 +194,8 @@ def subscription_unsubscribe(*, subscription_id: int) -> Subscription | None:
 
 def sendable() -> Q:
     """Subscriptions that get reports: active, not unsubscribed, confirmed."""
-    return Q(is_active=True, unsubscribed_at__isnull=True) & (
-        Q(user__isnull=False, user__is_active=True) | Q(confirmed_at__isnull=False)
+    return Q(is_active=True, unsubscribed_at__isnull=True, confirmed_at__isnull=False) & (
+        Q(user__isnull=True) | Q(user__is_active=True)
     )
 
 

@@ -30,7 +30,8 @@ def unsubscribe_token_read(token: str) -> int | None:
 
 
 def confirm_token(subscription) -> str:
-    return signing.dumps({"s": subscription.pk, "e": subscription.email}, salt=CONFIRM_SALT)
+    # The address the link was mailed to: a link for an old address confirms nothing.
+    return signing.dumps({"s": subscription.pk, "e": subscription.recipient}, salt=CONFIRM_SALT)
 
 
 def confirm_token_read(token: str) -> tuple[int, str] | None:

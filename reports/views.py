@@ -85,4 +85,4 @@ def confirm(request, token: str):
     subscription = subscription_confirm(subscription_id=payload[0], email=payload[1])
     if subscription is None:
         return _invalid(request)
-    return _page(request, "Confirmed", f"Reports will be sent to {subscription.email}.")
+    return _page(request, "Confirmed", f"Reports will be sent to {subscription.recipient}.")

@@ -5,10 +5,13 @@ its monthly history. Estimates are derived data: nobody edits them by hand."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin import TrackedAdmin
+from core.admin_access import ACTION_PERMISSIONS, DeclaredPermissionsMixin, model_admin_requires
+from core.weblinks import web_link
 from inventory.admin import CountryAdmin, WeaponSystemAdmin
 from inventory.models import Country
 from stock.choices import MatchStatus
@@ -123,7 +126,10 @@ class SystemEstimateInline(EstimateInline):
         return obj.holder
 
 
-@admin.action(description="Refresh the stock estimates of the selected now")
+@admin.action(
+    description="Refresh the stock estimates of the selected now",
+    permissions=["refresh_estimates"],
+)
 def refresh_estimates_now(modeladmin, request, queryset):
     from django.db.models import Q
 
@@ -148,7 +154,7 @@ def refresh_estimates_now(modeladmin, request, queryset):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
     """The stock ledger, read-only: rows are posted and cancelled by the records' services."""
 
     list_display = [
@@ -191,7 +197,7 @@ WeaponSystemAdmin.inlines = [*WeaponSystemAdmin.inlines, SystemEstimateInline]
 WeaponSystemAdmin.actions = [*WeaponSystemAdmin.actions, refresh_estimates_now]
 
 
-@admin.action(description="Refresh the selected estimates now")
+@admin.action(description="Refresh the selected estimates now", permissions=["refresh_estimates"])
 def refresh_selected(modeladmin, request, queryset):
     pairs = set(queryset.values_list("holder_id", "system_id"))
     result = estimates_refresh_pairs(pairs)
@@ -216,7 +222,7 @@ class InconsistentFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockEstimate)
-class StockEstimateAdmin(EstimateRangesMixin, admin.ModelAdmin):
+class StockEstimateAdmin(DeclaredPermissionsMixin, EstimateRangesMixin, admin.ModelAdmin):
     list_display = [
         "holder",
         "system",
@@ -400,12 +406,11 @@ def _citations_html(citations):
         return format_html('<strong style="color:#ba2121">{}</strong>', "UNSOURCED")
     return format_html_join(
         "<br>",
-        '{} <a href="{}">{}</a>{}',
+        "{} {}{}",
         (
             (
                 c.grade,
-                c.source.url or "#",
-                c.source.title,
+                web_link(c.source.url, c.source.title, rel="noreferrer noopener"),
                 format_html(" – “{}”", c.excerpt[:200]) if c.excerpt else "",
             )
             for c in citations
@@ -416,6 +421,7 @@ def _citations_html(citations):
 # -- movements: one real movement, many reports (docs/reconciliation.md) ---------------------
 
 DECIDE_PERMISSION = "stock.change_matchdecision"
+ACTION_PERMISSIONS["decide"] = DECIDE_PERMISSION  # declared to the admin's permission matrix
 
 
 class DecideMixin:
@@ -557,6 +563,15 @@ class ConflictAdmin(MovementAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(conflict=True)
+
+    # A conflict is a movement: its history is the movement's (the proxy has none of its own).
+    @model_admin_requires("view")
+    def history_view(self, request, object_id, extra_context=None):
+        return redirect("admin:stock_movement_history", object_id)
+
+    @model_admin_requires("view")
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        return redirect("admin:stock_movement_simple_history", object_id, version_id)
 
 
 @admin.action(description="Split the selected reports off their movements", permissions=["decide"])

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.enqueue import enqueue
 from core.services import rows_insert
 from core.values import date_interval
 from stock.models import LedgerEntry, StaleEstimate
@@ -197,7 +198,7 @@ def estimates_mark_stale(pairs: Iterable[Pair], *, at: dt.datetime | None = None
             update_fields=["marked_at"],
         )
     if not getattr(_held, "depth", 0):  # held: the caller refreshes them itself
-        transaction.on_commit(lambda: enqueue_refresh(pairs))
+        refresh_after_commit(pairs)  # one enqueue per commit, bounded (core.enqueue)
 
 
 _held = threading.local()
@@ -216,7 +217,8 @@ def refresh_held():
 
 
 def enqueue_refresh(pairs: list[Pair]) -> bool:
-    """Send the refresh task; a broker failure is logged, never raised to the writer."""
+    """Send the refresh task; a broker failure is logged, never raised to the writer, and
+    bounded in time (core.enqueue): the stale marks stay, the sweeper will come."""
     from django.conf import settings
 
     from stock.tasks import estimates_refresh
@@ -224,17 +226,10 @@ def enqueue_refresh(pairs: list[Pair]) -> bool:
     if getattr(settings, "STOCKPILE_ESTIMATES_SYNC", False):
         estimates_refresh.run(pairs=[list(pair) for pair in pairs])
         return True
-    try:
-        for start in range(0, len(pairs), 1000):
-            estimates_refresh.apply_async(
-                kwargs={"pairs": [list(pair) for pair in pairs[start : start + 1000]]},
-                retry=False,
-            )
-    except Exception:  # the broker is down: the stale marks stay, the sweeper will come
-        logger.warning(
-            "Could not enqueue an estimate refresh for %d pair(s)", len(pairs), exc_info=True
-        )
-        return False
+    for start in range(0, len(pairs), 1000):
+        chunk = [list(pair) for pair in pairs[start : start + 1000]]
+        if not enqueue(estimates_refresh, kwargs={"pairs": chunk}):
+            return False
     return True
 
 
@@ -341,3 +336,30 @@ def ledger_rebuild(*, chunk_size: int = 5000, progress=None) -> dict[str, int]:
 def _cancel_missing(rebuilder: Rebuilder, model: str, ids: list[int]) -> int:
     missing = set(ids) - rebuilder.existing(model, ids)
     return len(ledger_cancel((model, pk) for pk in missing)) if missing else 0
+
+
+# -- one enqueue per commit (bounded: core.enqueue) ------------------------------------------
+
+
+class RefreshBatch:
+    """The one after-commit callback of a transaction: refresh every pair it collected."""
+
+    def __init__(self) -> None:
+        self.pairs: set[tuple[int, int]] = set()
+
+    def __call__(self) -> None:
+        enqueue_refresh(sorted(self.pairs))
+
+
+def refresh_after_commit(pairs: Iterable[tuple[int, int]]) -> None:
+    """Enqueue the refresh of these pairs after the current transaction commits, together
+    with every other pair of the same transaction (one enqueue per commit)."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        for _savepoints, callback, *_rest in connection.run_on_commit:
+            if isinstance(callback, RefreshBatch):
+                callback.pairs.update(pairs)
+                return
+    batch = RefreshBatch()
+    batch.pairs.update(pairs)
+    transaction.on_commit(batch)

@@ -207,6 +207,7 @@ class StockEstimate(EstimateValues):
         db_table = "inventory_stockestimate"
         ordering = ["holder", "system", "scope"]
         verbose_name = "stock estimate"
+        permissions = [("refresh_stockestimate", "Can refresh stock estimates on demand")]
         constraints = [
             models.UniqueConstraint(
                 fields=["holder", "system", "scope"], name="stockestimate_pair_scope_unique"

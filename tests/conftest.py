@@ -127,5 +127,15 @@ def api_client_for(db):
 
 
 @pytest.fixture(autouse=True)
+def _enqueue_breaker_closed():
+    """Each test starts with the broker breaker closed (core.enqueue)."""
+    from core.enqueue import breaker_reset
+
+    breaker_reset()
+    yield
+    breaker_reset()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from core.admin import TrackedAdmin
+from core.weblinks import web_link
 from transfers.models import (
     Authorization,
     Citation,
@@ -337,9 +338,9 @@ class SourceAdmin(TrackedAdmin):
 
     @admin.display(description="URL")
     def link(self, obj) -> str:
-        return format_html(
-            '<a href="{}" rel="noreferrer noopener" target="_blank">open</a>', obj.url
-        )
+        if not obj.url:
+            return "–"
+        return web_link(obj.url, "open", rel="noreferrer noopener", target="_blank")
 
     def delete_model(self, request, obj):
         source_delete(source=obj, actor=request.user)
@@ -415,8 +416,23 @@ class HistoryEntryAdmin(admin.ModelAdmin):
 for _model in (*RECORD_MODELS, Source, Citation):
     admin.site.register(_model.history.model, HistoryEntryAdmin)
 
+# django-celery-beat's own actions declare no permission (Django would run them for anyone
+# who can see the list): they change the schedule or run a task, so they need `change`.
+from django_celery_beat.admin import PeriodicTaskAdmin as _PeriodicTaskAdmin  # noqa: E402
+
 # The unresolved dataset names, by record count (issue 10).
 from transfers import admin_catalogue as _admin_catalogue  # noqa: E402, F401
 
 # Import and export in the admin (issue 6).
 from transfers import admin_io as _admin_io  # noqa: E402, F401
+
+for _action in ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks"):
+    getattr(_PeriodicTaskAdmin, _action).allowed_permissions = ("change",)
+
+# django-axes' cleanup of login attempts deletes rows: it needs `delete`.
+from axes.admin import AccessAttemptAdmin as _AccessAttemptAdmin  # noqa: E402
+
+_AccessAttemptAdmin.cleanup_expired_attempts.allowed_permissions = ("delete",)
+
+# Users and groups without privilege escalation (issue 14).
+from transfers import admin_users as _admin_users  # noqa: E402, F401

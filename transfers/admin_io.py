@@ -19,12 +19,12 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from core.admin_access import requires
 from transfers.exporters import EXPORTERS, RECORD_TYPES
 from transfers.importers import IMPORTERS, import_file
 
@@ -52,17 +52,15 @@ def _pending_dir() -> Path:
     return folder
 
 
-def _can_import(user) -> bool:
-    return all(
-        user.has_perm(f"transfers.{verb}_{name}")
-        for name in ("holding", "pledge", "transfer", "expenditure")
-        for verb in ("add", "change")
-    )
+IMPORT_PERMISSIONS = tuple(
+    f"transfers.{verb}_{name}"
+    for name in ("holding", "pledge", "transfer", "expenditure", "source", "citation")
+    for verb in ("add", "change")
+)
 
 
+@requires(*IMPORT_PERMISSIONS)
 def import_view(request):
-    if not _can_import(request.user):
-        raise PermissionDenied
     context = {**admin.site.each_context(request), "title": "Import a dataset"}
     if request.method == "POST" and "confirm" in request.POST:
         pending = request.session.get(SESSION_KEY) or {}
@@ -131,12 +129,11 @@ def _download(data: bytes, content_type: str, filename: str) -> HttpResponse:
     return response
 
 
+@requires("transfers.view_{record_type}")
 def export_view(request, record_type: str, fmt: str):
     model = RECORD_TYPES.get(record_type)
     if model is None or fmt not in EXPORTERS:
         raise Http404("No such export")
-    if not request.user.has_perm(f"transfers.view_{record_type}"):
-        raise PermissionDenied
     export, content_type, extension = EXPORTERS[fmt]
     return _download(export({model: None}), content_type, f"stockpile-{record_type}.{extension}")
 

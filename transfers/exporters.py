@@ -4,7 +4,8 @@ The JSON document (format "stockpile", version 1) holds everything needed to reb
 records in an empty database: the non-state parties and the weapon systems they refer to
 (with aliases and families), and every record with its citations and their sources. CSV
 and XLSX hold one row per record (a `record_type` column; citations as JSON in one cell,
-each with its source). `manage.py import stockpile` and `stockpile-csv` read them back
+each with its source); a text cell that a spreadsheet would run as a formula (`= + - @`)
+starts with an apostrophe. `manage.py import stockpile` and `stockpile-csv` read them back
 (see transfers/importers/native.py).
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from core.spreadsheets import formula_safe
 from inventory.choices import PartyKind
 from inventory.models import Country, WeaponSystem
 from transfers.models import Authorization, Citation, Transfer
@@ -187,9 +189,11 @@ def csv_columns(rows: Iterable[dict[str, Any]]) -> list[str]:
 
 
 def _cell(value: Any) -> Any:
+    """A CSV or XLSX cell: lists as JSON, text that a spreadsheet would run as a formula
+    made inert (core.spreadsheets; the stockpile-csv import undoes it)."""
     if isinstance(value, list):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else value
+        value = json.dumps(value, ensure_ascii=False)
+    return "" if value is None else formula_safe(value)
 
 
 # -- streaming: memory flat in the number of records ---------------------------------------
@@ -303,7 +307,7 @@ def write_csv(out, querysets=None) -> None:
     columns = csv_columns(_columns(selected).values()) or ["record_type"]
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     try:
-        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\r\n")
         writer.writeheader()
         for model, queryset in selected.items():
             for row in _stream_rows(model, queryset):

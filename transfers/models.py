@@ -21,6 +21,7 @@ from core.values import (
     date_constraints,
     quantity_constraints,
 )
+from core.weblinks import validate_web_url
 from inventory.choices import Credibility, Reliability
 from inventory.models import Country, WeaponSystem
 from transfers.choices import (
@@ -66,6 +67,7 @@ class Source(models.Model):
         "URL",
         max_length=2000,
         blank=True,
+        validators=[validate_web_url],
         help_text="Leave empty only for documents that have no address (print, a briefing).",
     )
     url_canonical = models.CharField("canonical URL", max_length=2000, editable=False, blank=True)
@@ -74,7 +76,9 @@ class Source(models.Model):
     author = models.CharField(max_length=200, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     retrieved_at = models.DateTimeField(null=True, blank=True)
-    archive_url = models.URLField("archive URL", max_length=2000, blank=True)
+    archive_url = models.URLField(
+        "archive URL", max_length=2000, blank=True, validators=[validate_web_url]
+    )
     content_sha256 = models.CharField(
         "SHA-256 of captured text",
         max_length=64,

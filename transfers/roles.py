@@ -2,7 +2,15 @@
 
 - viewer: reads everything (view permission on every model of the apps).
 - editor: creates and changes records and evidence; cannot delete records or manage users.
-- administrator: everything in the apps, plus users, groups, tokens and schedules.
+- administrator: everything in the apps, plus users, groups, tokens, schedules and login
+  lockouts (django-axes: lifting one is deleting its access attempt).
+
+Two permissions are not Django's add/change/delete/view (core.admin_access):
+
+- `reports.send_report` (send due reports now, release a delivery to be sent again):
+  administrators only; it mails people.
+- `stock.refresh_stockestimate` (recompute estimates on demand): editors and
+  administrators.
 
 Migration 0002 creates the groups; `roles_sync` runs again after every migrate so that models
 added later get their permissions too.
@@ -16,7 +24,7 @@ ADMINISTRATOR = "administrator"
 ROLE_NAMES = (VIEWER, EDITOR, ADMINISTRATOR)
 
 APPS = ("inventory", "stock", "transfers", "reports")
-ADMIN_EXTRA_APPS = ("auth", "authtoken", "django_celery_beat")
+ADMIN_EXTRA_APPS = ("auth", "authtoken", "django_celery_beat", "axes")
 # Derived data that editors may view but not change by hand.
 READ_ONLY_FOR_EDITORS = (
     "ledgerentry",
@@ -25,6 +33,10 @@ READ_ONLY_FOR_EDITORS = (
     "staleestimate",
     "importbatch",
 )
+# Permissions beyond add/change/view that editors hold.
+EDITOR_EXTRA = ("refresh_stockestimate",)
+# Permissions only administrators hold (they get every permission of the two apps).
+ADMINISTRATOR_ONLY = ("send_report",)
 
 
 def roles_sync(group_model, permission_model) -> None:
@@ -38,6 +50,7 @@ def roles_sync(group_model, permission_model) -> None:
         if p.codename.split("_", 1)[0] in ("add", "change")
         and p.content_type.model not in READ_ONLY_FOR_EDITORS
     ]
+    editor += [p for p in app_perms if p.codename in EDITOR_EXTRA]
     administrator = app_perms + [p for p in perms if p.content_type.app_label in ADMIN_EXTRA_APPS]
     for name, granted in ((VIEWER, viewer), (EDITOR, editor), (ADMINISTRATOR, administrator)):
         group, _ = group_model.objects.get_or_create(name=name)

@@ -7,13 +7,16 @@ Bodies keep DRF's two shapes: `{"detail": "..."}` for a refusal of the whole req
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from rest_framework import exceptions, serializers, status
 from rest_framework.settings import api_settings
-from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 class Conflict(exceptions.APIException):
@@ -66,6 +69,9 @@ def describe_protected(exc: ProtectedError | RestrictedError) -> str:
 
 
 def exception_handler(exc, context):
+    # Imported here: rest_framework.views loads the parser classes, which import this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(validation_detail(exc))
     elif isinstance(exc, ProtectedError | RestrictedError):
@@ -73,8 +79,13 @@ def exception_handler(exc, context):
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     elif isinstance(exc, IntegrityError):
-        # full_clean() runs before every save, so this is a race with another writer.
-        exc = Conflict(f"The database refused the write: {exc}".strip())
+        # full_clean() runs before every save, so this is a race with another writer. The
+        # database's own text names tables and constraints: it goes to the log, not out.
+        logger.warning("API write refused by the database: %s", exc)
+        exc = Conflict(
+            "Another write changed the same data at the same moment and this one was refused; "
+            "read the record again and retry."
+        )
     return drf_exception_handler(exc, context)
 
 

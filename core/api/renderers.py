@@ -2,7 +2,8 @@
 
 Each row is one result; nested objects become dotted columns (`donor.code`), lists of
 plain values are joined with "; ", and lists of objects (citations) are kept whole as JSON
-in one cell. Text cells that a spreadsheet would run as a formula are prefixed with "'".
+in one cell. Text cells that a spreadsheet would run as a formula are prefixed with "'"
+(core.spreadsheets, the rule of every export).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from decimal import Decimal
 import orjson
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from core.spreadsheets import formula_safe
 
 
 def flatten(value, prefix: str = "") -> dict[str, object]:
@@ -37,9 +38,7 @@ def cell(value) -> object:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return formula_safe(value)
 
 
 class CSVRenderer(BaseRenderer):

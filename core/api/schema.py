@@ -23,7 +23,8 @@ ERRORS = {
     "412": "If-Match does not match the current ETag: someone changed it since you read it.",
     "413": "The request body is above the size limit.",
     "415": "Send JSON.",
-    "428": "If-Match is required (when STOCKPILE_API_REQUIRE_IF_MATCH is on).",
+    "428": "Send If-Match with the ETag you read (required unless the server sets "
+    "STOCKPILE_API_REQUIRE_IF_MATCH=false), or If-Match: * to overwrite whatever is there.",
     "429": "Too many requests; retry after the time in Retry-After.",
 }
 
@@ -55,8 +56,9 @@ class StockpileAutoSchema(AutoSchema):
                     "If-Match",
                     OpenApiTypes.STR,
                     OpenApiParameter.HEADER,
-                    description="The ETag you read; the write is refused with 412 if the "
-                    "record changed since.",
+                    description="The ETag you read (required: 428 without it); the write "
+                    'is refused with 412 if the record changed since. "*" overwrites '
+                    "whatever is there.",
                 )
             )
         return parameters
@@ -95,7 +97,7 @@ class StockpileAutoSchema(AutoSchema):
 
 class RefFieldExtension(OpenApiSerializerFieldExtension):
     """A reference field: the referenced object in responses, a code/name or id in requests.
-    Apps subclass it for their reference fields (`inventory.api.schema`)."""
+    Apps subclass it for their reference fields (`core.api.schema`)."""
 
     ref_serializer = None
     request_description = ""

@@ -23,7 +23,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, ValidationError
 
-from core.api.filters import StrictBooleanFilter, StrictFilterSet
+from core.api.filters import StrictBooleanFilter, StrictFilterSet, filter_errors
 from core.api.viewsets import ApiMixin
 from inventory.api.filters import PartyFilter, SystemFamilyFilter, SystemFilter
 from inventory.api.serializers import CountryRefSerializer, SystemRefSerializer
@@ -354,7 +354,7 @@ class StockEstimateViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
             return super().list(request, *args, **kwargs)
         filterset = self.filterset_class(request.query_params, queryset=self.get_queryset())
         if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
+            raise filter_errors(filterset.errors)
         data = filterset.form.cleaned_data
         holders = data.get("holder")
         systems = [s.pk for s in data.get("system") or []] or None

@@ -26,7 +26,7 @@ def test_a_country_is_created_with_aliases_and_found_by_them(editor_api):
     assert editor_api.get("/api/v1/countries/?search=PMC Wagner").json()["count"] == 1
     pk = response.json()["id"]
     patched = editor_api.patch(
-        f"/api/v1/countries/{pk}/", {"aliases": ["Wagner PMC"]}, format="json"
+        f"/api/v1/countries/{pk}/", {"aliases": ["Wagner PMC"]}, format="json", HTTP_IF_MATCH="*"
     )
     assert patched.status_code == 200 and "Wagner PMC" in patched.json()["aliases"]
     assert CountryAlias.objects.filter(country_id=pk).count() == 3
@@ -67,7 +67,7 @@ def test_a_system_cannot_become_its_own_ancestor(editor_api):
     family = WeaponSystemFactory()
     variant = WeaponSystemFactory(parent=family)
     response = editor_api.patch(
-        f"/api/v1/systems/{family.pk}/", {"parent": variant.pk}, format="json"
+        f"/api/v1/systems/{family.pk}/", {"parent": variant.pk}, format="json", HTTP_IF_MATCH="*"
     )
     assert response.status_code == 400 and "parent" in response.json()
     assert WeaponSystem.objects.get(pk=family.pk).parent_id is None
@@ -76,5 +76,7 @@ def test_a_system_cannot_become_its_own_ancestor(editor_api):
 def test_a_system_with_variants_cannot_be_deleted(api_client_for, administrator):
     family = WeaponSystemFactory()
     WeaponSystemFactory(parent=family)
-    response = api_client_for(administrator).delete(f"/api/v1/systems/{family.pk}/")
+    response = api_client_for(administrator).delete(
+        f"/api/v1/systems/{family.pk}/", HTTP_IF_MATCH="*"
+    )
     assert response.status_code == 409 and "Still referenced" in response.json()["detail"]

@@ -39,8 +39,11 @@ def broker_down():
     saved = app.conf.broker_write_url
 
     def restore():
+        from core.enqueue import breaker_reset
+
         app.conf.broker_write_url = saved
         app.amqp._producer_pool = None
+        breaker_reset()  # the broker is back: do not wait for the breaker to close
 
     app.conf.broker_write_url = "redis://127.0.0.1:9/0"
     app.amqp._producer_pool = None

@@ -196,15 +196,30 @@ def test_etag_and_if_match(editor_api):
     )
 
 
-def test_if_match_can_be_required(editor_api, settings):
-    settings.STOCKPILE_API_REQUIRE_IF_MATCH = True
+def test_if_match_is_required_by_default(editor_api, admin_api):
+    transfer = TransferFactory(notes="before")
+    url = f"/api/v1/transfers/{transfer.pk}/"
+    read = editor_api.get(url)
+    for response in (
+        editor_api.patch(url, {"notes": "x"}, format="json"),
+        editor_api.put(url, read.json(), format="json"),
+        admin_api.delete(url),
+    ):
+        assert response.status_code == 428
+        assert "If-Match" in response.json()["detail"]
+    transfer.refresh_from_db()
+    assert transfer.notes == "before"
+    assert (
+        editor_api.patch(url, {"notes": "x"}, format="json", HTTP_IF_MATCH=read["ETag"]).status_code
+        == 200
+    )
+
+
+def test_an_operator_can_let_writes_without_if_match_through(editor_api, settings):
+    settings.STOCKPILE_API_REQUIRE_IF_MATCH = False
     transfer = TransferFactory()
     url = f"/api/v1/transfers/{transfer.pk}/"
-    assert editor_api.patch(url, {"notes": "x"}, format="json").status_code == 428
-    etag = editor_api.get(url)["ETag"]
-    assert (
-        editor_api.patch(url, {"notes": "x"}, format="json", HTTP_IF_MATCH=etag).status_code == 200
-    )
+    assert editor_api.patch(url, {"notes": "x"}, format="json").status_code == 200
 
 
 def test_delete_with_a_stale_etag_is_a_412(admin_api):
@@ -216,7 +231,7 @@ def test_delete_with_a_stale_etag_is_a_412(admin_api):
 
 def test_deleting_a_cited_source_is_a_409(admin_api):
     citation = CitationFactory()
-    response = admin_api.delete(f"/api/v1/sources/{citation.source_id}/")
+    response = admin_api.delete(f"/api/v1/sources/{citation.source_id}/", HTTP_IF_MATCH="*")
     assert response.status_code == 409 and "cited by 1" in response.json()["detail"]
     assert Source.objects.filter(pk=citation.source_id).exists()
 
@@ -224,20 +239,22 @@ def test_deleting_a_cited_source_is_a_409(admin_api):
 def test_deleting_a_pledge_with_deliveries_is_a_409(admin_api):
     pledge = PledgeFactory(donor=state("GB"))
     TransferFactory(pledge=pledge)
-    response = admin_api.delete(f"/api/v1/pledges/{pledge.pk}/")
+    response = admin_api.delete(f"/api/v1/pledges/{pledge.pk}/", HTTP_IF_MATCH="*")
     assert response.status_code == 409 and "fulfilled by 1" in response.json()["detail"]
 
 
 def test_deleting_a_system_still_referenced_is_a_409(admin_api):
     transfer = TransferFactory()
-    response = admin_api.delete(f"/api/v1/systems/{transfer.system_id}/")
+    response = admin_api.delete(f"/api/v1/systems/{transfer.system_id}/", HTTP_IF_MATCH="*")
     assert response.status_code == 409 and "Still referenced" in response.json()["detail"]
 
 
 def test_deleting_a_record_keeps_its_history_reachable(admin_api):
     citation = CitationFactory()
     transfer_id = citation.transfer_id
-    assert admin_api.delete(f"/api/v1/transfers/{transfer_id}/").status_code == 204
+    assert (
+        admin_api.delete(f"/api/v1/transfers/{transfer_id}/", HTTP_IF_MATCH="*").status_code == 204
+    )
     assert admin_api.get(f"/api/v1/transfers/{transfer_id}/history/").status_code == 404
     rows = admin_api.get(f"/api/v1/history/?model=transfer&object_id={transfer_id}").json()[
         "results"

@@ -144,7 +144,9 @@ def test_update_follows_the_role(as_role, endpoint, role):
     model, factory, _, change = ENDPOINTS[endpoint]
     obj = factory()
     client = as_role(role)
-    response = client.patch(f"/api/v1/{endpoint}/{obj.pk}/", change, format="json")
+    response = client.patch(
+        f"/api/v1/{endpoint}/{obj.pk}/", change, format="json", HTTP_IF_MATCH="*"
+    )
     assert response.status_code == UPDATE[role], response.content
     field, value = next(iter(change.items()))
     obj.refresh_from_db()
@@ -156,7 +158,7 @@ def test_update_follows_the_role(as_role, endpoint, role):
 def test_delete_follows_the_role(as_role, endpoint, role):
     model, factory, _, _ = ENDPOINTS[endpoint]
     obj = factory()
-    response = as_role(role).delete(f"/api/v1/{endpoint}/{obj.pk}/")
+    response = as_role(role).delete(f"/api/v1/{endpoint}/{obj.pk}/", HTTP_IF_MATCH="*")
     assert response.status_code == DELETE[role], response.content
     assert model.objects.filter(pk=obj.pk).exists() == (DELETE[role] != 204)
 

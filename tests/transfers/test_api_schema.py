@@ -8,6 +8,7 @@ import schemathesis
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.test import override_settings
 from hypothesis import HealthCheck, Phase, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import (
@@ -19,18 +20,41 @@ from schemathesis.specs.openapi.checks import (
 from config.wsgi import application
 from tests.factories import CitationFactory, HoldingFactory, PledgeFactory, UserFactory
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+# The schema is behind login unless the site is public; the fuzzer reads it as the public.
+with override_settings(STOCKPILE_PUBLIC=True):
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
 def test_schema_validates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yaml"))
 
 
-def test_docs_pages_are_served_without_login(client):
+def test_docs_pages_need_a_login_unless_the_site_is_public(client, settings, viewer):
+    assert client.get("/api/schema/").status_code in (401, 403)
+    for url in ("/api/docs/", "/api/redoc/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+    client.force_login(viewer)
+    for url in ("/api/docs/", "/api/redoc/", "/api/schema/"):
+        assert client.get(url).status_code == 200, url
+    client.logout()
+    settings.STOCKPILE_PUBLIC = True
     for url in ("/api/docs/", "/api/redoc/", "/api/schema/"):
         assert client.get(url).status_code == 200, url
     page = client.get("/api/docs/").content.decode()
     assert "drf_spectacular_sidecar" in page  # assets served locally, not from a CDN
+
+
+def test_the_schema_is_generated_once_per_process(client, settings, django_assert_num_queries):
+    from core.api.docs import _schemas, schema_cache_clear
+
+    settings.STOCKPILE_PUBLIC = True
+    schema_cache_clear()
+    first = client.get("/api/schema/?format=json")
+    assert first.status_code == 200 and len(_schemas) == 1
+    cached = next(iter(_schemas.values()))
+    second = client.get("/api/schema/?format=json")
+    assert second.content == first.content and next(iter(_schemas.values())) is cached
 
 
 @pytest.fixture

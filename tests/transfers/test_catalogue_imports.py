@@ -318,6 +318,11 @@ def test_the_unresolved_list_and_the_proposals_in_the_admin(
             "relation": "variant",
             "note": "the A3 upgrade",
             "decision": "confirm",
+            # the version the form was opened on (core.admin_versions)
+            "stockpile_version": client.get(change)
+            .context["adminform"]
+            .form["stockpile_version"]
+            .value(),
         },
     )
     assert response.status_code == 302, response.content[:2000]

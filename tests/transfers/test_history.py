@@ -109,6 +109,8 @@ def test_admin_writes_are_attributed_to_the_admin_door_and_shown_on_the_record(c
         "citations-INITIAL_FORMS": "0",
         "citations-MIN_NUM_FORMS": "0",
         "citations-MAX_NUM_FORMS": "1000",
+        # The version of the record the form was opened on (core.admin_versions).
+        "stockpile_version": client.get(url).context["adminform"].form["stockpile_version"].value(),
     }
     # The editor changes only the wording: the bounds follow it.
     assert client.post(url, data).status_code == 302

@@ -256,6 +256,9 @@ COMMON_FIELDS = ["id", "system"]
 QUANTITY_FIELDS = ["quantity_low", "quantity_high", "quantity_text", "quantity_display"]
 DATE_FIELDS = ["date", "date_precision", "date_end", "date_display"]
 TAIL_FIELDS = ["notes", "external_id", "unsourced", "citations", "created_at", "updated_at"]
+# Citations one request may add to a record (docs/api.md): each is validated and graded,
+# so a bounded list keeps one request within the worker's time.
+MAX_CITATIONS_PER_REQUEST = 100
 
 
 class RecordSerializer(ServiceModelSerializer):
@@ -263,7 +266,15 @@ class RecordSerializer(ServiceModelSerializer):
     quantity_display = serializers.CharField(read_only=True, help_text='"10–20", "≥20", "unknown"')
     date_display = serializers.CharField(read_only=True)
     unsourced = serializers.SerializerMethodField(help_text="True when no citation supports it.")
-    citations = CitationSerializer(many=True, required=False)
+    citations = CitationSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_CITATIONS_PER_REQUEST,
+        error_messages={
+            "max_length": "At most {max_length} citations per request; "
+            "add the others in further requests."
+        },
+    )
 
     class Meta:
         read_only_fields = ["created_at", "updated_at"]

@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -52,6 +51,7 @@ from core.choices import DatePrecision
 from core.history import history_door
 from core.quantities import QuantityParseError, QuantityRange, approximately, parse_quantity
 from core.services import Actor, tracked_bulk_create, tracked_bulk_update
+from core.weblinks import MAX_URL_LENGTH, is_web_url
 from inventory.catalogue import CatalogueKeys, alias_proposals_propose
 from inventory.choices import AliasKind, PartyKind
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias, normalize_alias
@@ -457,17 +457,14 @@ def short_hash(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-_URL = URLValidator(schemes=["http", "https"])
-
-
 def check_url(value: str, column: str) -> str:
+    """An http(s) address (core.weblinks, the rule of every door), else the row is
+    refused naming the column and the value."""
     value = (value or "").strip()
-    try:
-        _URL(value)
-    except ValidationError as exc:
-        raise RowRefused(column, value, "is not a web address") from exc
-    if len(value) > 2000:
-        raise RowRefused(column, value[:60], "is longer than 2000 characters")
+    if len(value) > MAX_URL_LENGTH:
+        raise RowRefused(column, value[:60], f"is longer than {MAX_URL_LENGTH} characters")
+    if not is_web_url(value):
+        raise RowRefused(column, value, "is not a web address (http:// or https://)")
     return value
 
 

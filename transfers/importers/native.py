@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 
+from core.spreadsheets import formula_restore
 from inventory.models import Country
 from inventory.services import country_create
 from transfers.exporters import (
@@ -38,6 +39,7 @@ from transfers.importers.base import (
     RowRefused,
     SourceDraft,
     SystemRef,
+    check_url,
     read_csv,
 )
 from transfers.models import Authorization, Transfer
@@ -78,6 +80,9 @@ def _source(spec: dict[str, Any]) -> SourceDraft:
     values = {name: spec.get(name) or "" for name in SOURCE_EXPORT_FIELDS}
     values["published_at"] = _datetime(spec.get("published_at"), "citations.source.published_at")
     values["retrieved_at"] = _datetime(spec.get("retrieved_at"), "citations.source.retrieved_at")
+    for field in ("url", "archive_url"):
+        if values[field]:
+            values[field] = check_url(str(values[field]), f"citations.source.{field}")
     if not values["title"]:
         raise RowRefused("citations.source.title", "", "is empty")
     return SourceDraft(**values)
@@ -220,7 +225,8 @@ class NativeCsvImporter(Importer):
             if len(cells) != len(header):
                 report.refuse(line, "row", "", f"has {len(cells)} fields, the header {len(header)}")
                 continue
-            row = dict(zip(header, cells, strict=True))
+            # Our exports make formula-like text inert with an apostrophe: undo it.
+            row = dict(zip(header, map(formula_restore, cells), strict=True))
             for party in ("holder", "supplier", "donor", "recipient", "grantor"):
                 if row.get(party):
                     self.party_names.setdefault(row[party], row.get(f"{party}_name") or row[party])
