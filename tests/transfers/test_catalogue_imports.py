@@ -24,7 +24,7 @@ from inventory.models import (
 from stock.models import LedgerEntry
 from tests.factories import UserFactory
 from transfers.importers import import_file
-from transfers.importers.base import party_code
+from transfers.importers.resolve import party_code
 from transfers.models import Expenditure, Holding, Pledge, Transfer
 
 from . import import_fixtures as fx
