@@ -12,6 +12,7 @@ from django.contrib.admin.views.main import ORDER_VAR
 from django.db import transaction
 
 from core.admin import TrackedAdmin, TrackedInlineMixin
+from core.admin_versions import ConcurrentEditForm
 from core.services import tracked_save
 from inventory.choices import ProposalStatus
 from inventory.models import (
@@ -120,7 +121,7 @@ class WeaponSystemAdmin(RankedSearchMixin, TrackedAdmin):
 # -- the catalogue across datasets: proposals editors decide ------------------------------
 
 
-class ProposalDecisionForm(forms.ModelForm):
+class ProposalDecisionForm(ConcurrentEditForm):
     """A proposal's candidate and relation (editable: that is how an editor corrects it) and
     the decision, applied through the catalogue services."""
 

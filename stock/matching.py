@@ -35,10 +35,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from core.services import tracked_bulk_create, tracked_bulk_update, tracked_delete
+from core.services import rows_insert, tracked_bulk_create, tracked_bulk_update, tracked_delete
 from inventory.models import WeaponSystem
 from stock.choices import LedgerKind, MatchStatus
 from stock.estimates import Range
@@ -149,29 +150,27 @@ def origin_filters(origins: Iterable[Origin]) -> Iterator[Q]:
             yield Q(origin_model=model) & query
 
 
-def _pairs_q(pairs: list[Pair], holder: str) -> Q:
-    query = Q()
-    by_holder: dict[int, list[int]] = defaultdict(list)
-    for holder_id, system_id in pairs:
-        by_holder[holder_id].append(system_id)
-    for holder_id, systems in by_holder.items():
-        query |= Q(**{holder: holder_id, "system_id__in": systems})
-    return query
+def _pairs_condition(pairs: list[Pair], holder: str) -> RawSQL:
+    """(holder, system_id) IN (VALUES …): one condition for any number of pairs."""
+    values = ", ".join(f"({int(h)}, {int(s)})" for h, s in pairs)
+    return RawSQL(f"({holder}, system_id) IN (VALUES {values})", [], output_field=BooleanField())
 
 
 def _touched_origins(pairs: list[Pair]) -> set[Origin]:
+    """The origins with rows in these pairs, and the reports that had them (a constant
+    number of queries per ten thousand pairs)."""
     origins: set[Origin] = set()
-    for start in range(0, len(pairs), 2000):
-        chunk = pairs[start : start + 2000]
+    for start in range(0, len(pairs), 10000):
+        chunk = pairs[start : start + 10000]
         origins.update(
-            LedgerEntry.objects.filter(_pairs_q(chunk, "holder_id"), is_cancelled=False)
+            LedgerEntry.objects.filter(_pairs_condition(chunk, "holder_id"), is_cancelled=False)
             .exclude(origin_model=MOVEMENT_ORIGIN)
             .values_list("origin_model", "origin_id")
             .distinct()
         )
         for holder in ("holder_id", "donor_id"):
             origins.update(
-                MovementReport.objects.filter(_pairs_q(chunk, holder)).values_list(
+                MovementReport.objects.filter(_pairs_condition(chunk, holder)).values_list(
                     "origin_model", "origin_id"
                 )
             )
@@ -253,7 +252,12 @@ def reports_sync(origins: set[Origin], tree: Tree) -> set[Block]:
                 setattr(report, name, value)
             changed.append(report)
         blocks.add(block_of(report))
-    MovementReport.objects.bulk_create(new, batch_size=2000)
+    columns = ["origin_model", "origin_id", *REPORT_FIELDS, "decision", "decided_by", "reason"]
+    rows_insert(
+        MovementReport,
+        columns,
+        ((r.origin_model, r.origin_id, *(getattr(r, c) for c in columns[2:])) for r in new),
+    )  # COPY on PostgreSQL: one statement whatever the number of reports
     MovementReport.objects.bulk_update(changed, REPORT_FIELDS, batch_size=2000)
     gone = [report.pk for report in existing.values()]  # no longer reports
     for start in range(0, len(gone), 2000):
@@ -307,8 +311,8 @@ def candidate_pairs(blocks: list[Block]) -> list[tuple[Block, str, str]]:
     """The candidate pairs of flows in these blocks, as (block, flow key, flow key)."""
     found = []
     with connection.cursor() as cursor:
-        for start in range(0, len(blocks), 1000):
-            where, params = _blocks_where(blocks[start : start + 1000])
+        for start in range(0, len(blocks), 5000):
+            where, params = _blocks_where(blocks[start : start + 5000])
             cursor.execute(candidates_sql(where), params)
             for kind, donor, holder, family, set_a, sys_a, set_b, sys_b in cursor.fetchall():
                 block = (kind, donor, holder, family)
@@ -439,8 +443,8 @@ def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]
         reports_by_block: dict[Block, list[MovementReport]] = defaultdict(list)
         movements_by_block: dict[Block, list[Movement]] = defaultdict(list)
         decisions: dict[tuple[str, str], MatchDecision] = {}
-        for start in range(0, len(blocks_list), 1000):
-            chunk = blocks_list[start : start + 1000]
+        for start in range(0, len(blocks_list), 5000):
+            chunk = blocks_list[start : start + 5000]
             for model, order, target in (
                 (MovementReport, ("origin_model", "origin_id"), "report"),
                 (Movement, ("id",), "movement"),
@@ -661,8 +665,8 @@ def supersede_blocks(blocks: list[Block]) -> set[Pair]:
     ledger = LedgerEntry._meta.db_table
     stale: set[Pair] = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(blocks), 1000):
-            where, params = _blocks_where(blocks[start : start + 1000], alias="r")
+        for start in range(0, len(blocks), 5000):
+            where, params = _blocks_where(blocks[start : start + 5000], alias="r")
             cursor.execute(
                 f"""UPDATE {ledger} SET is_superseded = NOT is_superseded
                 WHERE is_cancelled = false AND id IN (

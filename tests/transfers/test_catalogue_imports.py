@@ -24,7 +24,7 @@ from inventory.models import (
 from stock.models import LedgerEntry
 from tests.factories import UserFactory
 from transfers.importers import import_file
-from transfers.importers.base import party_code
+from transfers.importers.resolve import party_code
 from transfers.models import Expenditure, Holding, Pledge, Transfer
 
 from . import import_fixtures as fx
@@ -318,6 +318,11 @@ def test_the_unresolved_list_and_the_proposals_in_the_admin(
             "relation": "variant",
             "note": "the A3 upgrade",
             "decision": "confirm",
+            # the version the form was opened on (core.admin_versions)
+            "stockpile_version": client.get(change)
+            .context["adminform"]
+            .form["stockpile_version"]
+            .value(),
         },
     )
     assert response.status_code == 302, response.content[:2000]

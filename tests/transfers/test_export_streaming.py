@@ -54,7 +54,7 @@ def _whole_csv(querysets=None) -> bytes:
     rows = export_rows(querysets)
     buffer = io.StringIO(newline="")
     columns = csv_columns(rows) or ["record_type"]
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")  # RFC 4180
     writer.writeheader()
     for row in rows:
         writer.writerow({name: _cell(row.get(name)) for name in columns})
@@ -86,7 +86,7 @@ def test_the_streamed_json_and_csv_are_byte_for_byte_the_whole_ones(records, sub
 
 def test_the_streamed_json_of_an_empty_database_is_the_whole_one():
     assert STAMP.sub(b"", _streamed(write_json)) == STAMP.sub(b"", _whole_json())
-    assert _streamed(write_csv) == _whole_csv() == b"record_type\n"
+    assert _streamed(write_csv) == _whole_csv() == b"record_type\r\n"
 
 
 def test_the_streamed_workbook_has_the_same_sheets_and_cells(records):

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-from transfers.importers.base import FileRefused, ImportReport, RowError, run_import
+from transfers.importers.base import run_import
+from transfers.importers.drafts import FileRefused, RowError
 from transfers.importers.holdings import HoldingsImporter
 from transfers.importers.kiel import KielImporter
 from transfers.importers.native import NativeCsvImporter, NativeJsonImporter
 from transfers.importers.oryx import OryxLossesImporter, OryxSuppliedImporter
+from transfers.importers.report import ImportReport
 from transfers.importers.sipri import Sipri2026Importer, SipriClassicImporter
 
 IMPORTERS = {

@@ -27,18 +27,16 @@ from collections.abc import Iterator
 from core.choices import DatePrecision
 from inventory.models import normalize_alias
 from transfers.choices import Attribution, HoldingKind, SourceType
-from transfers.importers.base import (
+from transfers.importers.base import Importer
+from transfers.importers.drafts import (
     CitationDraft,
-    Importer,
-    ImportReport,
     RecordDraft,
     RowRefused,
     SourceDraft,
     SystemRef,
-    check_url,
-    parse_wording,
-    quantity_values,
 )
+from transfers.importers.parsing import check_url, parse_wording, quantity_values
+from transfers.importers.report import ImportReport
 from transfers.models import Holding
 
 HEADER = ["holder", "system", "quantity", "date", "source"]

@@ -17,16 +17,16 @@ from collections.abc import Iterator
 from core.quantities import QuantityRange
 from inventory.models import normalize_alias
 from transfers.choices import Condition, SourceType, TransferBasis
-from transfers.importers.base import (
+from transfers.importers.base import Importer
+from transfers.importers.drafts import (
     CitationDraft,
-    Importer,
-    ImportReport,
     RecordDraft,
     RowRefused,
     SourceDraft,
     SystemRef,
-    quantity_values,
 )
+from transfers.importers.parsing import quantity_values
+from transfers.importers.report import ImportReport
 from transfers.models import Transfer
 
 HEADER = ["donor", "category", "number_of_weapons", "monetary_value_eur", "weapons_list"]

@@ -31,18 +31,17 @@ from transfers.exporters import (
     SYSTEM_FIELDS,
     VERSION,
 )
-from transfers.importers.base import (
+from transfers.importers.base import Importer
+from transfers.importers.drafts import (
     CitationDraft,
     FileRefused,
-    Importer,
-    ImportReport,
     RecordDraft,
     RowRefused,
     SourceDraft,
     SystemRef,
-    check_url,
-    read_csv,
 )
+from transfers.importers.parsing import check_url, read_csv
+from transfers.importers.report import ImportReport
 from transfers.models import Authorization, Transfer
 from transfers.selectors import RECORD_PARTIES
 

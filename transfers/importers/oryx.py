@@ -33,18 +33,16 @@ from transfers.choices import (
     SourceType,
     TransferBasis,
 )
-from transfers.importers.base import (
+from transfers.importers.base import Importer
+from transfers.importers.drafts import (
     CitationDraft,
-    Importer,
-    ImportReport,
     RecordDraft,
     RowRefused,
     SourceDraft,
     SystemRef,
-    check_url,
-    parse_count,
-    quantity_values,
 )
+from transfers.importers.parsing import check_url, parse_count, quantity_values
+from transfers.importers.report import ImportReport
 from transfers.models import Expenditure, Pledge, Transfer
 
 FAMILY = "Oryx"

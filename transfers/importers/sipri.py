@@ -23,15 +23,16 @@ from collections.abc import Iterator
 from core.quantities import QuantityRange
 from inventory.choices import SipriCategory
 from transfers.choices import Condition, HoldingKind, SourceType, TransferBasis
-from transfers.importers.base import (
+from transfers.importers.base import Importer
+from transfers.importers.drafts import (
     CitationDraft,
     FileRefused,
-    Importer,
-    ImportReport,
     RecordDraft,
     RowRefused,
     SourceDraft,
     SystemRef,
+)
+from transfers.importers.parsing import (
     check_header,
     parse_count,
     parse_year,
@@ -40,6 +41,7 @@ from transfers.importers.base import (
     short_hash,
     year_date,
 )
+from transfers.importers.report import ImportReport
 from transfers.models import Holding, Transfer
 
 SIPRI_URL = "https://www.sipri.org/databases/armstransfers"
