@@ -333,7 +333,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name for the date precisions (records' date_precision, sources' published_precision).
-    "ENUM_NAME_OVERRIDES": {"DatePrecisionEnum": "inventory.choices.DatePrecision"},
+    "ENUM_NAME_OVERRIDES": {"DatePrecisionEnum": "core.choices.DatePrecision"},
 }
 
 # Content-Security-Policy on every page (admin, API pages, the API docs, the report pages):

@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.admin import TrackedAdmin
+from core.admin_access import model_admin_requires
 from core.forms import format_partial_date
 from core.weblinks import web_link
 from transfers.admin_filters import DateRangeFilter, GradeFilter, SystemFamilyFilter
@@ -474,6 +475,7 @@ class SourceAdmin(TrackedAdmin):
             *super().get_urls(),
         ]
 
+    @model_admin_requires("view")
     def use_view(self, request, object_id):
         """Pick an existing source in the "+" popup a citation opened (the duplicate-URL
         message links here), as if it had just been added."""

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.admin_versions import ConcurrentEditForm
 from core.forms import PartialDateFormMixin
 from transfers.models import Source, canonical_url
 
@@ -31,7 +32,7 @@ def posted_citation_count(data) -> int:
     )
 
 
-class RecordAdminForm(PartialDateFormMixin, forms.ModelForm):
+class RecordAdminForm(PartialDateFormMixin, ConcurrentEditForm):
     """A record's admin form. Saving it without any citation needs the box ticked."""
 
     save_without_source = forms.BooleanField(
@@ -68,7 +69,7 @@ class CitationInlineForm(forms.ModelForm):
         return super().has_changed() or bool(kept and self.data.get(self.add_prefix("source")))
 
 
-class SourceAdminForm(PartialDateFormMixin, forms.ModelForm):
+class SourceAdminForm(PartialDateFormMixin, ConcurrentEditForm):
     partial_dates = (("published_on", "published_precision"),)
     popup_query = ""  # set by the admin when the form is shown in a "+" popup
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from core.admin_access import requires
 from core.choices import DatePrecision
 from core.forms import OneErrorPerFieldMixin, PartialDateField
 from inventory.choices import Credibility, Reliability
@@ -259,10 +260,10 @@ def _may_add(user, model) -> bool:
     return user.has_perm(f"{model._meta.app_label}.add_{model._meta.model_name}")
 
 
+@requires("transfers.add_citation", "transfers.add_transfer")
 def story_view(request):
-    """Enter a story: the source once, then its claims."""
-    if not (_may_add(request.user, Citation) and _may_add(request.user, Transfer)):
-        raise PermissionDenied
+    """Enter a story: the source once, then its claims (each record type's own add
+    permission is checked again when its claim is saved)."""
     if request.method == "POST":
         source_form = StorySourceForm(request.POST, prefix="source")
         claims = ClaimFormSet(request.POST, prefix="claims")

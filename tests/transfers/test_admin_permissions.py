@@ -45,7 +45,7 @@ DJANGO_SITE_VIEWS = {
     "view_on_site",
     "app_list",
 }
-SAMPLE_KWARGS = {"pk": 999999, "record_type": "holding", "fmt": "csv"}
+SAMPLE_KWARGS = {"pk": 999999, "object_id": "999999", "record_type": "holding", "fmt": "csv"}
 
 
 def registered():

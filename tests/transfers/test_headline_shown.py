@@ -47,7 +47,7 @@ def test_the_admin_lists_and_the_country_page_show_the_known_parts(
     editor_client, storm_shadow_in_ukraine
 ):
     ua, _ = storm_shadow_in_ukraine
-    listing = editor_client.get(reverse("admin:inventory_stockestimate_changelist"))
+    listing = editor_client.get(reverse("admin:stock_stockestimate_changelist"))
     assert HEADLINE in listing.content.decode()
     country = editor_client.get(reverse("admin:inventory_country_change", args=[ua.pk]))
     assert HEADLINE in country.content.decode()

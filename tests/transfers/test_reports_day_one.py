@@ -4,6 +4,7 @@ appear; chart legends stand clear of the axes, labels and title."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import os
 import subprocess
@@ -92,7 +93,7 @@ def test_contracts_appear_in_the_email(contracts):
 
 def test_the_admin_preview_says_which_period_and_when_it_is_sent(admin_client, contracts):
     subscription = _subscriber()
-    page = admin_client.get(reverse("admin:transfers_subscription_preview", args=[subscription.pk]))
+    page = admin_client.get(reverse("admin:reports_subscription_preview", args=[subscription.pk]))
     body = page.content.decode()
     _, end = period_containing(timezone.localdate(), Cadence.WEEKLY)
     assert "the period so far (it is under way). 2 item(s)." in body
@@ -158,7 +159,7 @@ def test_the_estimate_chart_legend_stands_clear(monkeypatch):
         EstimatePoint.objects.create(
             holder=ua,
             system=system,
-            as_of=dt.date(2024, month, 28),
+            as_of=dt.date(2024, month, calendar.monthrange(2024, month)[1]),  # month ends
             on_hand_low=month,
             on_hand_high=2 * month,
         )
