@@ -65,7 +65,7 @@ def test_editor_enters_the_seed_story_and_follows_the_estimate(
 
     # Why this number: the ledger rows with their records and the quoted words.
     _storm_shadow_row(page).locator("td.field-why a").click()
-    page.wait_for_url("**/admin/inventory/stockestimate/**")
+    page.wait_for_url("**/admin/stock/stockestimate/**")
     assert 'sent "dozens more" Storm Shadows' in page.inner_text("#content")
     shot(page, "why-this-number")
 

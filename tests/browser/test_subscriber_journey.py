@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.browser.conftest import log_in, shot
-from tests.transfers.test_reports_smtp import Sink, free_port
+from tests.reports.test_reports_smtp import Sink, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def test_subscribe_confirm_preview_receive_unsubscribe(page, live_site, editor_u
     from inventory.models import Country
     from reports.models import Subscription
     from tests.factories import WeaponSystemFactory
-    from tests.transfers.test_reports import backdate
+    from tests.reports.test_reports import backdate
     from transfers.services import pledge_create
 
     url = live_site.url
@@ -61,7 +61,7 @@ def test_subscribe_confirm_preview_receive_unsubscribe(page, live_site, editor_u
 
     # Subscribe an address, from yesterday on.
     log_in(page, live_site, "editor")
-    page.goto(f"{url}/admin/transfers/subscription/add/")
+    page.goto(f"{url}/admin/reports/subscription/add/")
     page.fill("#id_email", "analyst@example.org")
     page.select_option("#id_cadence", "daily")
     yesterday = timezone.localdate() - dt.timedelta(days=1)
@@ -81,13 +81,22 @@ def test_subscribe_confirm_preview_receive_unsubscribe(page, live_site, editor_u
     assert subscription.is_confirmed
 
     # The preview: the period, its items, when it is sent.
-    page.goto(f"{url}/admin/transfers/subscription/{subscription.pk}/preview/")
+    page.goto(f"{url}/admin/reports/subscription/{subscription.pk}/preview/")
     assert "its period has ended; the next run sends it" in page.inner_text("body")
     assert "Storm Shadow" in page.inner_text("body")
     shot(page, "report-preview")
 
-    # Send it now from the list; it arrives with links to this site.
-    page.goto(f"{url}/admin/transfers/subscription/")
+    # Send it now from the list (administrators send reports: issue 14); it arrives with
+    # links to this site.
+    from tests.browser.conftest import PASSWORD
+    from tests.factories import UserFactory
+
+    administrator = UserFactory(username="administrator", role="administrator")
+    administrator.set_password(PASSWORD)
+    administrator.save()
+    page.context.clear_cookies()
+    log_in(page, live_site, "administrator")
+    page.goto(f"{url}/admin/reports/subscription/")
     page.check(f"input[name=_selected_action][value='{subscription.pk}']")
     page.select_option("select[name=action]", "send_now")
     page.click("button[name=index]")

@@ -475,6 +475,6 @@ def test_movers_list_the_estimates_that_moved_in_the_period_biggest_first(db):
 
     moves = [(m.holder, m.system, m.old_display, m.new_display) for m in report.movers]
     assert moves == [
-        ("Ukraine", "Tank", "no estimate", "≥120"),
+        ("Ukraine", "Tank", "no estimate", "≥ 120 on hand, 120 in, no count"),
         ("Ukraine", "Gun", "10", "15"),
     ]

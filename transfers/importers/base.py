@@ -2,7 +2,6 @@
 concern: `drafts` (what a row becomes, refusals), `report`, `parsing`, `resolve` (parties
 and systems in memory), `writer` (the bulk write).
 
-
 An importer (one module per format) turns the bytes of a file into `RecordDraft`s: the
 fields of one record, the party and system *names* it refers to, and its citations. This
 module resolves the names, validates every record, compares it with what is stored under
