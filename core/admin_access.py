@@ -22,13 +22,15 @@ from collections.abc import Callable
 from django.core.exceptions import PermissionDenied
 
 # Action permission name (as used in `allowed_permissions`) -> the Django permission a user
-# must hold. Django's own verbs map to "<app>.<verb>_<model>" of the model admin's model.
-ACTION_PERMISSIONS = {
-    # Send due reports now, release a delivery to be sent again (transfers.roles).
-    "send_report": "reports.send_report",
-    # Recompute estimates on demand (editors and administrators).
-    "refresh_estimates": "stock.refresh_stockestimate",
-}
+# must hold, registered by the apps that declare them (`register_action_permission`).
+# Django's own verbs map to "<app>.<verb>_<model>" of the model admin's model.
+ACTION_PERMISSIONS: dict[str, str] = {}
+
+
+def register_action_permission(name: str, permission: str) -> None:
+    """Declare an action permission name (e.g. "send_report") and the Django permission
+    ("reports.send_report") it stands for."""
+    ACTION_PERMISSIONS[name] = permission
 
 
 def action_permission(model_admin, name: str) -> str:
@@ -40,13 +42,13 @@ def action_permission(model_admin, name: str) -> str:
 
 
 class DeclaredPermissionsMixin:
-    """`has_<name>_permission` for the names of `ACTION_PERMISSIONS`."""
+    """`has_<name>_permission` for every name registered in `ACTION_PERMISSIONS`."""
 
-    def has_send_report_permission(self, request) -> bool:
-        return request.user.has_perm(ACTION_PERMISSIONS["send_report"])
-
-    def has_refresh_estimates_permission(self, request) -> bool:
-        return request.user.has_perm(ACTION_PERMISSIONS["refresh_estimates"])
+    def __getattr__(self, attribute: str):
+        name = attribute.removeprefix("has_").removesuffix("_permission")
+        if attribute == f"has_{name}_permission" and name in ACTION_PERMISSIONS:
+            return lambda request, *args: request.user.has_perm(ACTION_PERMISSIONS[name])
+        raise AttributeError(attribute)
 
 
 def requires(*permissions: str) -> Callable:

@@ -23,7 +23,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.admin_access import DeclaredPermissionsMixin, mask_email, model_admin_requires
+from core.admin_access import (
+    DeclaredPermissionsMixin,
+    mask_email,
+    model_admin_requires,
+    register_action_permission,
+)
 from reports.models import ReportDelivery, Subscription
 from reports.periods import period_display
 from reports.services import (
@@ -34,6 +39,9 @@ from reports.services import (
     subscription_save,
     subscription_send_confirmation,
 )
+
+# Send due reports now, release a delivery to be sent again: administrators only.
+register_action_permission("send_report", "reports.send_report")
 
 
 def next_period(subscription: Subscription):

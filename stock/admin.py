@@ -10,7 +10,11 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin import TrackedAdmin
-from core.admin_access import ACTION_PERMISSIONS, DeclaredPermissionsMixin, model_admin_requires
+from core.admin_access import (
+    DeclaredPermissionsMixin,
+    model_admin_requires,
+    register_action_permission,
+)
 from core.values import format_date
 from core.weblinks import web_link
 from inventory.admin import CountryAdmin, WeaponSystemAdmin
@@ -437,7 +441,9 @@ def _citations_html(citations):
 # -- movements: one real movement, many reports (docs/reconciliation.md) ---------------------
 
 DECIDE_PERMISSION = "stock.change_matchdecision"
-ACTION_PERMISSIONS["decide"] = DECIDE_PERMISSION  # declared to the admin's permission matrix
+register_action_permission("decide", DECIDE_PERMISSION)
+# Recompute estimates on demand (editors and administrators: transfers.roles).
+register_action_permission("refresh_estimates", "stock.refresh_stockestimate")
 
 
 class DecideMixin:

@@ -5,7 +5,8 @@
 - administrator: everything in the apps, plus users, groups, tokens, schedules and login
   lockouts (django-axes: lifting one is deleting its access attempt).
 
-Two permissions are not Django's add/change/delete/view (core.admin_access):
+Two permissions are not Django's add/change/delete/view (registered with
+core.admin_access.register_action_permission by the apps that own them):
 
 - `reports.send_report` (send due reports now, release a delivery to be sent again):
   administrators only; it mails people.
