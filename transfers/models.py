@@ -597,22 +597,26 @@ class PartyRole(models.Model):
     def __str__(self) -> str:
         return f"{self.party}: {self.get_role_display().lower()} — {self.movement}"
 
+    def _linked(self) -> list[str]:
+        """The movement fields set (an admin inline sets its unsaved parent: no id yet)."""
+        return [
+            name
+            for name in MOVEMENT_FIELDS
+            if getattr(self, f"{name}_id") is not None
+            or self._state.fields_cache.get(name) is not None
+        ]
+
     @property
     def movement(self) -> models.Model | None:
-        if self.pledge_id is not None:
-            return self.pledge
-        if self.transfer_id is not None:
-            return self.transfer
-        return None
+        linked = self._linked()
+        return getattr(self, linked[0]) if linked else None
 
     def clean(self) -> None:
-        linked = [name for name in MOVEMENT_FIELDS if getattr(self, f"{name}_id") is not None]
+        linked = self._linked()
         if len(linked) != 1:
             raise ValidationError(
-                {
-                    "pledge": "A party role belongs to exactly one pledge or transfer "
-                    f"(got {len(linked)}: {', '.join(linked) or 'none'})."
-                }
+                "A party role belongs to exactly one pledge or transfer "
+                f"(got {len(linked)}: {', '.join(linked) or 'none'})."
             )
         movement = self.movement
         if self.party_id is None:

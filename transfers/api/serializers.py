@@ -512,7 +512,8 @@ class CitedClaimSerializer(ServiceModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def get_unsourced(self, claim) -> bool:
-        return not claim.citations.all()
+        citations = claim.citations  # a list on the list pages' rows (core.api.rows)
+        return not (citations if isinstance(citations, list) else citations.all())
 
     _cite = RecordSerializer._cite
 
