@@ -442,6 +442,44 @@ def test_report_emails_name_the_chain_and_the_policies():
     report = report_build(subscription=subscription, period=(today, today + dt.timedelta(days=6)))
     text = report_text(report, [], unsubscribe="https://example.org/u")
     assert "== Chains and policies ==" in text
+    text = " ".join(text.split())  # lines are wrapped
     assert "via United States" in text
     assert "The US will not send more ATACMS of its own." in text
     assert str(story["pledge"]) in text
+
+
+# -- import ----------------------------------------------------------------------------------
+
+
+def test_sipri_classic_maps_stated_financers_and_keeps_hedged_suppliers_in_notes():
+    from transfers.importers import import_file
+
+    from . import import_fixtures as fx
+
+    rows = [
+        *fx.ROWS_CLASSIC[:3],
+        "Ukraine,Czechia,2023,,100,,Dana M2,self-propelled gun,100,,2023,Second hand,"
+        "Financed by Netherlands as aid after 2022 Russian invasion; via Slovakia,1,100,100",
+        "Ukraine,Czechia,2024,,10,,RM-70,MRL,10,,2024,Second hand,"
+        "Possibly financed by Germany,1,10,10",
+    ]
+    report = import_file("sipri-classic", fx.sipri_classic(rows), filename="classic.csv")
+    assert report.ok, report.summary()
+    roles = {
+        (r.transfer.system.name, r.party.code, r.role, r.citations.get().excerpt)
+        for r in PartyRole.objects.select_related("transfer__system", "party")
+    }
+    assert roles == {
+        ("Mi-17", "AE", "financer", "financed by UAE"),
+        ("Dana M2", "NL", "financer", "Financed by Netherlands as aid after 2022 Russian invasion"),
+        ("Dana M2", "SK", "intermediary", "via Slovakia"),
+    }
+    # hedged mentions name no role; their words stay in the notes, as the register wrote them
+    hedged = Transfer.objects.get(system__name="RM-70")
+    assert not hedged.roles.exists() and "Possibly financed by Germany" in hedged.notes
+    angola = Transfer.objects.get(recipient__code="AO")
+    assert not angola.roles.exists() and "Supplier possibly Bulgaria" in angola.notes
+    grades = {c.grade for c in Citation.objects.filter(party_role__isnull=False)}
+    assert grades <= {"A2", "A3", "B2", "B3"}  # graded as the register row is
+    again = import_file("sipri-classic", fx.sipri_classic(rows), filename="classic.csv")
+    assert again.ok and again.roles_created == 0 and PartyRole.objects.count() == 3
