@@ -12,7 +12,18 @@ from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAl
 from stock.api.movements import ConflictViewSet, MovementViewSet
 from stock.api.views import StockEstimateViewSet
 from transfers.api import views
-from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Source, Transfer
+from transfers.models import (
+    Authorization,
+    Citation,
+    Expenditure,
+    Holding,
+    PartyRole,
+    Pledge,
+    Policy,
+    Source,
+    SystemFact,
+    Transfer,
+)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_format_suffixes = False  # ?format=csv, not .csv suffixes
@@ -25,6 +36,9 @@ router.register("pledges", views.PledgeViewSet, basename="pledge")
 router.register("transfers", views.TransferViewSet, basename="transfer")
 router.register("expenditures", views.ExpenditureViewSet, basename="expenditure")
 router.register("authorizations", views.AuthorizationViewSet, basename="authorization")
+router.register("policies", views.PolicyViewSet, basename="policy")
+router.register("party-roles", views.PartyRoleViewSet, basename="partyrole")
+router.register("system-facts", views.SystemFactViewSet, basename="systemfact")
 router.register("sources", views.SourceViewSet, basename="source")
 router.register("citations", views.CitationViewSet, basename="citation")
 router.register("estimates", StockEstimateViewSet, basename="stockestimate")
@@ -33,5 +47,6 @@ router.register("conflicts", ConflictViewSet, basename="conflict")
 
 history_register(Country, CountryAlias, WeaponSystem, WeaponSystemAlias)
 history_register(Holding, Pledge, Transfer, Expenditure, Authorization, Source, Citation)
+history_register(Policy, PartyRole, SystemFact)
 
 urlpatterns = router.urls

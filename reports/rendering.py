@@ -22,6 +22,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from core.weblinks import is_web_url
+from reports.chains import chains_text
 from reports.charts import Chart, estimate_history_chart, pledged_vs_delivered_chart
 from reports.periods import period_display
 from reports.selectors import Report
@@ -36,6 +37,7 @@ SECTION_TITLES = {
     "transfer": "Transfers (deliveries)",
     "expenditure": "Expenditures",
     "authorization": "Authorizations",
+    "policy": "Policies",
 }
 _inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
@@ -173,6 +175,8 @@ def report_text(report: Report, charts: list[Chart], *, unsubscribe: str) -> str
         )
     if report.outstanding_total > len(report.outstanding):
         lines.append(f"  … and {report.outstanding_total - len(report.outstanding)} more.")
+    if report.chains is not None:  # issue 17: its own section
+        lines += chains_text(report.chains, _wrap, one_line)
     lines += ["", "== Estimates that moved most (on hand) =="]
     if not report.movers:
         lines.append("No estimate moved.")

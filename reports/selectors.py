@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from inventory.models import Country, WeaponSystem
 from inventory.selectors import weapon_system_family_ids
+from reports.chains import ChainSection, chains_build
 from reports.models import Subscription
 from reports.periods import Period, period_bounds
 from stock.choices import EstimateScope
@@ -149,6 +150,7 @@ class Report:
     unsourced_total: int
     countries: list[str]
     systems: list[str]
+    chains: ChainSection | None = None  # issue 17 (reports/chains.py)
 
     @property
     def is_empty(self) -> bool:
@@ -535,4 +537,5 @@ def report_build(*, subscription: Subscription, period: Period) -> Report:
         unsourced_total=unsourced_total,
         countries=[str(c) for c in subscription.countries.all()],
         systems=[str(s) for s in subscription.systems.all()],
+        chains=chains_build(scope, start, end),
     )

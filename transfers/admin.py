@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.admin import TrackedAdmin
 from core.admin_access import model_admin_requires
@@ -26,22 +26,35 @@ from core.weblinks import web_link
 from transfers.admin_filters import DateRangeFilter, GradeFilter, SystemFamilyFilter
 from transfers.admin_forms import CitationInlineForm, RecordAdminForm, SourceAdminForm
 from transfers.models import (
+    CITED_FIELDS,
     Authorization,
     Citation,
     Expenditure,
     Holding,
+    PartyRole,
     Pledge,
+    Policy,
     Source,
+    SystemFact,
     Transfer,
 )
-from transfers.records import RECORD_MODELS
-from transfers.selectors import RECORD_PARTIES, has_citation, record_warnings
+from transfers.records import RECORD_MODELS, record_type
+from transfers.selectors import (
+    RECORD_PARTIES,
+    has_citation,
+    policies_bearing_on,
+    record_warnings,
+)
 from transfers.services import (
     citation_delete,
     citation_save,
+    party_role_delete,
+    party_role_save,
     record_delete,
     record_save,
     source_delete,
+    system_fact_delete,
+    system_fact_save,
 )
 
 
@@ -59,7 +72,32 @@ class CitationInline(admin.StackedInline):
     verbose_name_plural = "citations (the evidence for this record)"
 
 
-RECORD_FK = {"system", "supplier", "donor", "grantor", "holder", "recipient", "pledge"}
+class PartyRoleInline(admin.TabularInline):
+    """The other parties of a pledge or transfer. A role's citations are on its own page
+    (the "change" link), as Django does not nest inlines."""
+
+    model = PartyRole
+    extra = 0
+    autocomplete_fields = ["party"]
+    fields = ["party", "role", "notes", "evidence"]
+    readonly_fields = ["evidence"]
+    show_change_link = True
+    verbose_name = (
+        "other party (arranges, finances, consents to re-export, passes on, first supplied)"
+    )
+    verbose_name_plural = "other parties: who arranges, finances, consents, or first supplied"
+
+    @admin.display(description="evidence")
+    def evidence(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "cite it on its page once saved"
+        grades = ", ".join(c.grade for c in obj.citations.all())
+        if grades:
+            return grades
+        return format_html('<strong style="color:#ba2121">{}</strong>', "UNSOURCED")
+
+
+RECORD_FK = {"system", "supplier", "donor", "grantor", "holder", "recipient", "pledge", "party"}
 
 
 class SourcedFilter(admin.SimpleListFilter):
@@ -131,7 +169,7 @@ class RecordAdmin(TrackedAdmin):
                 {"fields": ["save_without_source"], "classes": ["unsourced-confirmation"]},
             )
         )
-        if obj is not None and self.model is not Authorization:
+        if obj is not None and record_type(self.model).moves_stock:
             fieldsets.append(
                 (
                     "Likely matches: other datasets' reports of the same movement",
@@ -281,12 +319,16 @@ class RecordAdmin(TrackedAdmin):
     def save_inline(self, request, parent, obj):
         if isinstance(obj, Citation):
             citation_save(citation=obj, actor=request.user)
+        elif isinstance(obj, PartyRole):
+            party_role_save(role=obj, actor=request.user)
         else:
             super().save_inline(request, parent, obj)
 
     def delete_inline(self, request, obj):
         if isinstance(obj, Citation):
             citation_delete(citation=obj, actor=request.user)
+        elif isinstance(obj, PartyRole):
+            party_role_delete(role=obj, actor=request.user)
         else:
             super().delete_inline(request, obj)
 
@@ -350,10 +392,60 @@ class PledgeAdmin(RecordAdmin):
         ("Notes", {"fields": ["notes", "external_id", "created_at", "updated_at"]}),
     ]
     search_fields = [*RecordAdmin.search_fields, "donor__name", "recipient__name"]
+    inlines = [PartyRoleInline, CitationInline]
+    readonly_fields = [*RecordAdmin.readonly_fields, "policies"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            fieldsets.insert(
+                1,
+                (
+                    "Policies that bear on this pledge",
+                    {
+                        "fields": ["policies"],
+                        "description": "What parties stated they will or will not transfer "
+                        "(or allow) of this system, or its family, to this recipient or any.",
+                    },
+                ),
+            )
+        return fieldsets
+
+    @admin.display(description="policies")
+    def policies(self, obj) -> str:
+        found = policies_bearing_on([obj]).get(obj.pk, []) if obj and obj.pk else []
+        if not found:
+            return "None recorded."
+        return format_html_join(
+            "",
+            '<p><a href="{}">{}</a> ({}): “{}” {}</p>',
+            (
+                (
+                    reverse("admin:transfers_policy_change", args=[p.pk]),
+                    str(p),
+                    p.date_display,
+                    p.statement,
+                    ", ".join(c.grade for c in p.citations.all()) or "UNSOURCED",
+                )
+                for p in found
+            ),
+        )
 
     @admin.display(description="donor", ordering="donor__name")
     def donor_or_undisclosed(self, obj) -> str:
         return obj.donor_display
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("roles__party")
+
+    def get_list_display(self, request):
+        display = list(super().get_list_display(request))
+        display.insert(display.index("status"), "chain")
+        return display
+
+    @admin.display(description="via")
+    def chain(self, obj) -> str:
+        return chain_display(obj)
 
 
 @admin.register(Transfer)
@@ -378,6 +470,19 @@ class TransferAdmin(RecordAdmin):
         ("Notes", {"fields": ["notes", "external_id", "created_at", "updated_at"]}),
     ]
     search_fields = [*RecordAdmin.search_fields, "donor__name", "recipient__name"]
+    inlines = [PartyRoleInline, CitationInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("roles__party")
+
+    def get_list_display(self, request):
+        display = list(super().get_list_display(request))
+        display.insert(display.index("basis"), "chain")
+        return display
+
+    @admin.display(description="via")
+    def chain(self, obj) -> str:
+        return chain_display(obj)
 
 
 @admin.register(Expenditure)
@@ -429,6 +534,177 @@ class AuthorizationAdmin(RecordAdmin):
         "holder__name",
         "citations__excerpt",
     ]
+
+
+def chain_display(movement) -> str:
+    """The other parties of a pledge or transfer in a few words: "via US; financed by DE"."""
+    from transfers.chains import roles_phrase
+
+    return roles_phrase(movement.roles.all()) or "–"
+
+
+@admin.register(Policy)
+class PolicyAdmin(RecordAdmin):
+    list_display = ["id", "party", "kind", "system", "recipient_or_any", "statement", "when"]
+    list_filter = [
+        SourcedFilter,
+        ("party", admin.RelatedOnlyFieldListFilter),
+        ("recipient", admin.RelatedOnlyFieldListFilter),
+        SystemFamilyFilter,
+        "kind",
+        GradeFilter,
+        ("date", DateRangeFilter),
+    ]
+    autocomplete_fields = ["party", "recipient", "system"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["party", "kind", "system", "include_variants", "recipient", "statement"],
+                "description": "What a party states it will or will not transfer (or allow "
+                "others to transfer). Leave the recipient empty for any recipient.",
+            },
+        ),
+        ("Stated", {"fields": [("date", "date_precision"), "valid_until"]}),
+        ("Notes", {"fields": ["notes", "external_id", "created_at", "updated_at"]}),
+    ]
+    search_fields = [
+        "system__name",
+        "system__aliases__alias",
+        "statement",
+        "notes",
+        "party__name",
+        "recipient__name",
+        "citations__excerpt",
+    ]
+
+    @admin.display(description="recipient", ordering="recipient__name")
+    def recipient_or_any(self, obj) -> str:
+        return str(obj.recipient) if obj.recipient_id else "any"
+
+
+class CitedClaimAdmin(TrackedAdmin):
+    """A party role or a system fact: cited inline like a record."""
+
+    inlines = [CitationInline]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def save_inline(self, request, parent, obj):
+        citation_save(citation=obj, actor=request.user)
+
+    def delete_inline(self, request, obj):
+        citation_delete(citation=obj, actor=request.user)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("citations__source")
+
+    @admin.display(description="evidence")
+    def evidence(self, obj) -> str:
+        grades = ", ".join(c.grade for c in obj.citations.all())
+        return grades or format_html('<strong style="color:#ba2121">{}</strong>', "UNSOURCED")
+
+
+@admin.register(PartyRole)
+class PartyRoleAdmin(CitedClaimAdmin):
+    list_display = ["id", "party", "role", "pledge", "transfer", "evidence"]
+    list_filter = ["role", ("party", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = [
+        "party",
+        "pledge__system",
+        "pledge__recipient",
+        "pledge__donor",
+        "transfer__system",
+        "transfer__recipient",
+        "transfer__donor",
+    ]
+    autocomplete_fields = ["party", "pledge", "transfer"]
+    search_fields = ["party__name", "party__code", "notes", "citations__excerpt"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["party", "role", "pledge", "transfer", "notes"],
+                "description": "A party's part in exactly one pledge or transfer, besides "
+                "donor and recipient.",
+            },
+        ),
+        ("Saved", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        party_role_save(role=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        party_role_delete(role=obj, actor=request.user)
+
+
+@admin.register(SystemFact)
+class SystemFactAdmin(CitedClaimAdmin):
+    list_display = ["id", "system", "kind", "value_display", "wording", "evidence"]
+    list_filter = ["kind"]
+    list_select_related = ["system", "origin"]
+    autocomplete_fields = ["system", "origin"]
+    search_fields = ["system__name", "manufacturer", "wording", "citations__excerpt"]
+    readonly_fields = ["range_km", "created_at", "updated_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("system", "kind"),
+                    "manufacturer",
+                    "origin",
+                    ("range_value", "range_unit", "range_km"),
+                    "counting_unit",
+                    "wording",
+                    "notes",
+                ],
+                "description": "Fill in the field of the fact's kind. A range is typed in "
+                'km, miles or nautical miles, or only as worded ("up to 190 miles"): its '
+                "number and unit are read from the words, which are kept. Saving sets the "
+                "catalogue entry's value.",
+            },
+        ),
+        ("Saved", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="value")
+    def value_display(self, obj) -> str:
+        return obj.value_display
+
+    def save_model(self, request, obj, form, change):
+        system_fact_save(fact=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        system_fact_delete(fact=obj, actor=request.user)
+
+
+class SystemFactInline(admin.TabularInline):
+    """The cited facts of a catalogue entry, on its page (edited on their own pages)."""
+
+    model = SystemFact
+    extra = 0
+    fields = ["kind", "value_display", "wording", "evidence"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = "cited facts (manufacturer, origin, range, counting unit)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="value")
+    def value_display(self, obj) -> str:
+        return obj.value_display
+
+    @admin.display(description="evidence")
+    def evidence(self, obj) -> str:
+        return ", ".join(c.grade for c in obj.citations.all()) or "UNSOURCED"
 
 
 @admin.register(Source)
@@ -510,29 +786,12 @@ class SourceAdmin(TrackedAdmin):
 class CitationAdmin(TrackedAdmin):
     list_display = ["id", "source", "record_label", "grade", "stance", "attribution"]
     list_filter = ["stance", "attribution", "reliability", "credibility"]
-    list_select_related = [
-        "source",
-        "holding",
-        "pledge",
-        "transfer",
-        "expenditure",
-        "authorization",
-    ]
+    list_select_related = ["source", *CITED_FIELDS]
     search_fields = ["excerpt", "source__title", "source__url"]
-    autocomplete_fields = [
-        "source",
-        "holding",
-        "pledge",
-        "transfer",
-        "expenditure",
-        "authorization",
-    ]
+    autocomplete_fields = ["source", *CITED_FIELDS]
     fieldsets = [
         (None, {"fields": ["source", "locator", "excerpt"]}),
-        (
-            "The record it supports (exactly one)",
-            {"fields": ["holding", "pledge", "transfer", "expenditure", "authorization"]},
-        ),
+        ("The record it supports (exactly one)", {"fields": list(CITED_FIELDS)}),
         ("Grade", {"fields": [("stance", "attribution", "reliability", "credibility")]}),
     ]
 
@@ -573,7 +832,7 @@ class HistoryEntryAdmin(admin.ModelAdmin):
         return self.has_view_permission(request)
 
 
-for _model in (*RECORD_MODELS, Source, Citation):
+for _model in (*RECORD_MODELS, PartyRole, SystemFact, Source, Citation):
     admin.site.register(_model.history.model, HistoryEntryAdmin)
 
 # django-celery-beat's own actions declare no permission (Django would run them for anyone
@@ -596,5 +855,9 @@ _AccessAttemptAdmin.cleanup_expired_attempts.allowed_permissions = ("delete",)
 
 # Users and groups without privilege escalation (issue 14).
 # A story entered at once: the source named once, several claims (issue 12).
+# The catalogue's system pages list their cited facts (the higher layer extends the lower).
+from inventory.admin import WeaponSystemAdmin as _WeaponSystemAdmin  # noqa: E402
 from transfers import admin_story as _admin_story  # noqa: E402, F401
 from transfers import admin_users as _admin_users  # noqa: E402, F401
+
+_WeaponSystemAdmin.inlines = [*_WeaponSystemAdmin.inlines, SystemFactInline]

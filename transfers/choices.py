@@ -67,3 +67,39 @@ class Attribution(models.TextChoices):
     DATASET = "dataset", "Dataset entry"
     IMAGERY = "imagery", "Visual evidence"
     UNSTATED = "unstated", "Not stated"
+
+
+class PartyRoleKind(models.TextChoices):
+    """What a party does in a movement besides giving or receiving it (docs/records.md)."""
+
+    ARRANGER = "arranger", "Arranges it (brokers, seeks donors)"
+    FINANCER = "financer", "Finances it (pays)"
+    REEXPORT_CONSENT = "reexport_consent", "Consents to the re-export"
+    ORIGINAL_SUPPLIER = "original_supplier", "Original supplier (of a second-hand system)"
+    INTERMEDIARY = "intermediary", "Passes it on (delivered via)"
+
+
+class PolicyKind(models.TextChoices):
+    """What a party states about transfers it will make or allow."""
+
+    WILL_TRANSFER = "will_transfer", "Will transfer"
+    WILL_NOT_TRANSFER = "will_not_transfer", "Will not transfer"
+    WILL_ALLOW = "will_allow", "Will allow (re-export, transfer by others)"
+    WILL_NOT_ALLOW = "will_not_allow", "Will not allow"
+    PAUSE = "pause", "Pauses transfers"
+    CONDITION = "condition", "Transfers only on a condition"
+
+
+class SystemFactKind(models.TextChoices):
+    """The catalogue facts about a system that carry citations."""
+
+    MANUFACTURER = "manufacturer", "Manufacturer"
+    ORIGIN = "origin", "Country of origin"
+    RANGE = "range", "Range"
+    COUNTING_UNIT = "counting_unit", "Counting unit"
+
+
+class RangeUnit(models.TextChoices):
+    KM = "km", "kilometres"
+    MI = "mi", "miles"
+    NMI = "nmi", "nautical miles"

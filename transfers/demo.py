@@ -17,8 +17,22 @@ from django.db import transaction
 from inventory.models import Country, WeaponSystem
 from inventory.selectors import country_resolve, weapon_system_resolve
 from inventory.services import weapon_system_create
-from transfers.models import Authorization, Expenditure, Holding, Pledge, Transfer
-from transfers.services import record_create, source_get_or_create
+from transfers.models import (
+    Authorization,
+    Expenditure,
+    Holding,
+    PartyRole,
+    Pledge,
+    Policy,
+    SystemFact,
+    Transfer,
+)
+from transfers.services import (
+    party_role_create,
+    record_create,
+    source_get_or_create,
+    system_fact_create,
+)
 
 REPORT = {
     "url": "",
@@ -57,9 +71,8 @@ SYSTEMS: list[dict[str, Any]] = [
     {
         "name": "ATACMS",
         "description": "Army Tactical Missile System, surface-to-surface ballistic missile",
-        "manufacturer": "Lockheed Martin",
-        "origin": "US",
-        "range_km": 300,
+        # manufacturer, origin and range: cited facts (FACTS below) set them
+        "origin": "",
         "counting_unit": "missile",
         "unroca_category": "VII",
         "sipri_category": "missiles",
@@ -153,9 +166,6 @@ def demo_records() -> list[DemoRecord]:
                 "status": "under_discussion",
                 "date": dt.date(2024, 11, 1),
                 "date_precision": "month",
-                "notes": "Talks with third countries about giving Ukraine more ATACMS or "
-                "variants; no donor has decided. Policy statement in the same report: the US "
-                "will not send more ATACMS of its own.",
             },
             [
                 _cite(
@@ -394,19 +404,87 @@ def demo_records() -> list[DemoRecord]:
     ]
 
 
+def demo_policies() -> list[DemoRecord]:
+    return [
+        DemoRecord(
+            "demo:us-no-more-own-atacms",
+            Policy,
+            {
+                "party": "US",
+                "kind": "will_not_transfer",
+                "system": "ATACMS",
+                "include_variants": True,
+                "recipient": "UA",
+                "statement": "The US will not send more ATACMS of its own.",
+                "date": dt.date(2024, 11, 1),
+                "date_precision": "month",
+            },
+            [
+                _cite(
+                    REPORT,
+                    "The US will not send more ATACMS of its own.",
+                    attribution="anonymous",
+                    credibility=3,
+                )
+            ],
+        )
+    ]
+
+
+# Who else takes part in a demo pledge or transfer: (record key, party, role, citations).
+ROLES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
+    (
+        "demo:atacms-third-country-pledge",
+        "US",
+        "arranger",
+        [
+            _cite(
+                REPORT,
+                "The US is talking to third countries about giving Ukraine more ATACMS.",
+                attribution="anonymous",
+                credibility=3,
+            )
+        ],
+    ),
+]
+
+# Cited facts about catalogue entries: (system, kind, fields, citations).
+FACTS: list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]] = [
+    (
+        "ATACMS",
+        "manufacturer",
+        {"manufacturer": "Lockheed Martin"},
+        [_cite(REPORT, "Army Tactical Missile System, Lockheed Martin", credibility=2)],
+    ),
+    (
+        "ATACMS",
+        "range",
+        {"wording": "up to 190 miles"},
+        [_cite(REPORT, "range up to 190 miles / about 300 km", credibility=2)],
+    ),
+    (
+        "ATACMS",
+        "origin",
+        {"origin": "US"},
+        [_cite(WIKI_ATACMS, "The MGM-140 ATACMS is a US surface-to-surface missile.")],
+    ),
+]
+
+
 def _resolve(model: type, fields: dict[str, Any]) -> dict[str, Any]:
     resolved = dict(fields)
-    for name in ("donor", "recipient", "holder", "grantor", "supplier"):
+    for name in ("donor", "recipient", "holder", "grantor", "supplier", "party", "origin"):
         if resolved.get(name):
             resolved[name] = Country.objects.get(code=resolved[name])
-    resolved["system"] = weapon_system_resolve(resolved["system"])
+    if "system" in resolved:
+        resolved["system"] = weapon_system_resolve(resolved["system"])
     return resolved
 
 
 @transaction.atomic
 def demo_load() -> dict[str, int]:
     """Load the demo set; returns counts of what was created this time."""
-    created = {"systems": 0, "records": 0, "sources": 0}
+    created = {"systems": 0, "records": 0, "sources": 0, "roles": 0, "facts": 0}
     for spec in SYSTEMS:
         if WeaponSystem.objects.filter(name__iexact=spec["name"]).exists():
             continue
@@ -414,13 +492,13 @@ def demo_load() -> dict[str, int]:
         aliases = fields.pop("aliases")
         if fields.get("parent"):
             fields["parent"] = WeaponSystem.objects.get(name=fields["parent"])
-        fields["origin"] = country_resolve(fields["origin"])
+        fields["origin"] = country_resolve(fields["origin"]) if fields["origin"] else None
         weapon_system_create(aliases=aliases, **fields)
         created["systems"] += 1
     for source in (REPORT, WIKI_ATACMS, WIKI_STORM_SHADOW, WIKI_HIMARS):
         _, was_created = source_get_or_create(**source)
         created["sources"] += was_created
-    for record in demo_records():
+    for record in [*demo_records(), *demo_policies()]:
         if record.model.objects.filter(external_id=record.key).exists():
             continue
         record_create(
@@ -430,4 +508,20 @@ def demo_load() -> dict[str, int]:
             **_resolve(record.model, record.fields),
         )
         created["records"] += 1
+    for key, party, role, citations in ROLES:
+        movement = Pledge.objects.filter(external_id=key).first() or Transfer.objects.get(
+            external_id=key
+        )
+        party = Country.objects.get(code=party)
+        if not PartyRole.objects.filter(
+            **{movement._meta.model_name: movement}, party=party, role=role
+        ).exists():
+            party_role_create(movement=movement, party=party, role=role, citations=citations)
+            created["roles"] += 1
+    for name, kind, fields, citations in FACTS:
+        system = WeaponSystem.objects.get(name=name)
+        fields = _resolve(SystemFact, fields)
+        if not SystemFact.objects.filter(system=system, kind=kind, **fields).exists():
+            system_fact_create(system=system, kind=kind, citations=citations, **fields)
+            created["facts"] += 1
     return created

@@ -25,7 +25,8 @@ from django.utils import timezone
 from core.spreadsheets import formula_safe
 from inventory.choices import PartyKind
 from inventory.models import Country, WeaponSystem
-from transfers.models import Authorization, Citation, Transfer
+from transfers.models import Citation, Transfer
+from transfers.records import BY_MODEL
 from transfers.records import RECORD_TYPES as RECORD_REGISTRY
 from transfers.selectors import RECORD_PARTIES
 from transfers.services import SOURCE_FIELDS
@@ -88,7 +89,7 @@ def record_row(record: models.Model) -> dict[str, Any]:
         row[party] = country.code if country else ""
         row[f"{party}_name"] = country.name if country else ""
     row["system"] = record.system.name
-    if model is not Authorization:
+    if BY_MODEL[model].has_quantity:
         for name in QUANTITY:
             row[name] = getattr(record, name)
     row["date"] = _plain(record.date)

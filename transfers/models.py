@@ -8,6 +8,8 @@ Models hold fields, constraints, clean() and small properties; every write goes 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,7 +28,7 @@ from core.values import (
     quantity_constraints,
 )
 from core.weblinks import validate_web_url
-from inventory.choices import Credibility, Reliability
+from inventory.choices import CountingUnit, Credibility, Reliability
 from inventory.models import Country, WeaponSystem
 from transfers.choices import (
     Attribution,
@@ -34,11 +36,16 @@ from transfers.choices import (
     Condition,
     ExpenditureKind,
     HoldingKind,
+    PartyRoleKind,
     PledgeStatus,
+    PolicyKind,
+    RangeUnit,
     SourceType,
     Stance,
+    SystemFactKind,
     TransferBasis,
 )
+from transfers.ranges import range_in_km, range_parse
 
 TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|smid)$")
 
@@ -454,14 +461,324 @@ class Authorization(DatedFields):
             )
 
 
+class Policy(DatedFields):
+    """A party states what it will or will not transfer (or allow others to transfer), of
+    a system (and its variants) to a recipient (or to anyone), from a date."""
+
+    party = models.ForeignKey(
+        Country,
+        on_delete=models.PROTECT,
+        related_name="policies",
+        help_text="The party that states the policy.",
+    )
+    kind = models.CharField(max_length=20, choices=PolicyKind.choices)
+    system = models.ForeignKey(WeaponSystem, on_delete=models.PROTECT, related_name="+")
+    include_variants = models.BooleanField(
+        "and its variants",
+        default=True,
+        help_text="The policy covers the system's variants too (ATACMS: Block I, Block IA, …).",
+    )
+    recipient = models.ForeignKey(
+        Country,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="policies_about",
+        help_text="Empty: the policy is about any recipient.",
+    )
+    statement = models.TextField(
+        help_text='What the party states, in its words ("will not send more of its own").'
+    )
+    valid_until = models.DateField(null=True, blank=True, help_text="Empty: open-ended.")
+    notes = models.TextField(blank=True)
+    external_id = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = tracked_history()
+
+    class Meta:
+        verbose_name_plural = "policies"
+        ordering = ["-date", "-id"]
+        constraints = [
+            *date_constraints("policy"),
+            models.CheckConstraint(
+                condition=~models.Q(party=models.F("recipient")),
+                name="policy_party_not_recipient",
+                violation_error_message="The party and the recipient must differ.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__isnull=True)
+                | models.Q(date__isnull=True)
+                | models.Q(valid_until__gte=models.F("date")),
+                name="policy_valid_until_after_date",
+                violation_error_message="A policy cannot end before it starts.",
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="policy_external_id_unique",
+                violation_error_message="A record with this external id already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        to = f" to {self.recipient}" if self.recipient_id else ""
+        return f"{self.party}: {self.get_kind_display().lower()} {self.system}{to}"
+
+    def clean(self) -> None:
+        self.clean_date()
+        _parties_differ(self, "party", "recipient")
+        self.statement = (self.statement or "").strip()
+        if not self.statement:
+            raise ValidationError({"statement": "Say what the party stated (got nothing)."})
+        if self.valid_until and self.date and self.valid_until < self.date:
+            raise ValidationError(
+                {"valid_until": f"The end ({self.valid_until}) is before the start ({self.date})."}
+            )
+
+
 RECORD_MODELS: tuple[type[models.Model], ...] = (
     Holding,
     Pledge,
     Transfer,
     Expenditure,
     Authorization,
+    Policy,
 )
-RECORD_FIELDS = ("holding", "pledge", "transfer", "expenditure", "authorization")
+RECORD_FIELDS = ("holding", "pledge", "transfer", "expenditure", "authorization", "policy")
+# The records a party role belongs to: the movements (docs/records.md).
+MOVEMENT_FIELDS = ("pledge", "transfer")
+
+
+class PartyRole(models.Model):
+    """A party's part in a pledge or a transfer besides donor and recipient: it arranges,
+    finances, consents to the re-export of, or passes on the movement, or it first
+    supplied the second-hand system. Cited like any record."""
+
+    pledge = models.ForeignKey(
+        Pledge, null=True, blank=True, on_delete=models.CASCADE, related_name="roles"
+    )
+    transfer = models.ForeignKey(
+        Transfer, null=True, blank=True, on_delete=models.CASCADE, related_name="roles"
+    )
+    party = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="movement_roles")
+    role = models.CharField(max_length=20, choices=PartyRoleKind.choices)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = tracked_history()
+
+    class Meta:
+        verbose_name = "party role"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pledge__isnull=False, transfer__isnull=True)
+                | models.Q(pledge__isnull=True, transfer__isnull=False),
+                name="partyrole_exactly_one_movement",
+                violation_error_message="A party role belongs to exactly one pledge or transfer.",
+            ),
+            models.UniqueConstraint(
+                fields=["pledge", "party", "role"],
+                condition=models.Q(pledge__isnull=False),
+                name="partyrole_pledge_party_role_unique",
+                violation_error_message="This party already has this role in this pledge.",
+            ),
+            models.UniqueConstraint(
+                fields=["transfer", "party", "role"],
+                condition=models.Q(transfer__isnull=False),
+                name="partyrole_transfer_party_role_unique",
+                violation_error_message="This party already has this role in this transfer.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party}: {self.get_role_display().lower()} — {self.movement}"
+
+    def _linked(self) -> list[str]:
+        """The movement fields set (an admin inline sets its unsaved parent: no id yet)."""
+        return [
+            name
+            for name in MOVEMENT_FIELDS
+            if getattr(self, f"{name}_id") is not None
+            or self._state.fields_cache.get(name) is not None
+        ]
+
+    @property
+    def movement(self) -> models.Model | None:
+        linked = self._linked()
+        return getattr(self, linked[0]) if linked else None
+
+    def clean(self) -> None:
+        linked = self._linked()
+        if len(linked) != 1:
+            raise ValidationError(
+                "A party role belongs to exactly one pledge or transfer "
+                f"(got {len(linked)}: {', '.join(linked) or 'none'})."
+            )
+        movement = self.movement
+        if self.party_id is None:
+            return
+        for side in ("donor", "recipient"):
+            if getattr(movement, f"{side}_id") == self.party_id:
+                raise ValidationError(
+                    {
+                        "party": f"{self.party} is already the {side} of {movement}: a role "
+                        "names a third party."
+                    }
+                )
+
+
+class SystemFact(models.Model):
+    """A cited fact about a catalogue entry: its manufacturer, country of origin, range or
+    counting unit. Range is entered in km, miles or nautical miles, and its original
+    wording is kept; `range_km` is derived."""
+
+    system = models.ForeignKey(WeaponSystem, on_delete=models.PROTECT, related_name="facts")
+    kind = models.CharField(max_length=20, choices=SystemFactKind.choices)
+    manufacturer = models.CharField(max_length=200, blank=True)
+    origin = models.ForeignKey(
+        Country, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    range_value = models.DecimalField(
+        "range", max_digits=9, decimal_places=1, null=True, blank=True
+    )
+    range_unit = models.CharField(max_length=3, choices=RangeUnit.choices, blank=True)
+    range_km = models.DecimalField(
+        "range (km)", max_digits=8, decimal_places=1, null=True, blank=True, editable=False
+    )
+    counting_unit = models.CharField(max_length=20, choices=CountingUnit.choices, blank=True)
+    wording = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text='The words of the source ("up to 190 miles"); a range may be typed here '
+        "alone: its number and unit are read from it.",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = tracked_history()
+
+    class Meta:
+        verbose_name = "system fact"
+        ordering = ["system__name", "kind", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind=SystemFactKind.MANUFACTURER, manufacturer__gt="")
+                | models.Q(kind=SystemFactKind.ORIGIN, origin__isnull=False)
+                | models.Q(kind=SystemFactKind.RANGE, range_value__gte=0, range_km__isnull=False)
+                | models.Q(kind=SystemFactKind.COUNTING_UNIT, counting_unit__gt=""),
+                name="systemfact_value_matches_kind",
+                violation_error_message="A fact carries the value of its kind.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}: {self.get_kind_display().lower()} {self.value_display}"
+
+    @property
+    def value_display(self) -> str:
+        if self.kind == SystemFactKind.MANUFACTURER:
+            return self.manufacturer
+        if self.kind == SystemFactKind.ORIGIN:
+            return str(self.origin) if self.origin_id else ""
+        if self.kind == SystemFactKind.COUNTING_UNIT:
+            return self.get_counting_unit_display()
+        if self.range_value is None:
+            return ""
+        shown = f"{self.range_value.normalize():f} {self.range_unit}"
+        if self.range_unit != RangeUnit.KM:
+            shown += f" ({self.range_km.normalize():f} km)"
+        return shown
+
+    # The catalogue field each kind of fact sets, and its value.
+    CATALOGUE_FIELD = {
+        SystemFactKind.MANUFACTURER: "manufacturer",
+        SystemFactKind.ORIGIN: "origin",
+        SystemFactKind.RANGE: "range_km",
+        SystemFactKind.COUNTING_UNIT: "counting_unit",
+    }
+
+    @property
+    def catalogue_value(self):
+        return getattr(self, self.CATALOGUE_FIELD[self.kind])
+
+    def clean(self) -> None:
+        self.manufacturer = (self.manufacturer or "").strip()
+        self.wording = (self.wording or "").strip()
+        if self.kind not in SystemFactKind.values:
+            raise ValidationError({"kind": f"{self.kind!r} is not a kind of fact."})
+        own = {
+            SystemFactKind.MANUFACTURER: {"manufacturer"},
+            SystemFactKind.ORIGIN: {"origin"},
+            SystemFactKind.RANGE: {"range_value", "range_unit"},
+            SystemFactKind.COUNTING_UNIT: {"counting_unit"},
+        }[self.kind]
+        given = {
+            "manufacturer": self.manufacturer,
+            "origin": self.origin_id,
+            "range_value": self.range_value,
+            "range_unit": self.range_unit,
+            "counting_unit": self.counting_unit,
+        }
+        stray = {name: value for name, value in given.items() if name not in own and value}
+        if stray:
+            raise ValidationError(
+                {
+                    name: f"A {self.get_kind_display().lower()} fact has no {name} (got {value!r})."
+                    for name, value in stray.items()
+                }
+            )
+        if self.kind == SystemFactKind.RANGE:
+            self._clean_range()
+        else:
+            self.range_km = None
+            missing = next(iter(own))
+            if not given[missing]:
+                raise ValidationError(
+                    {missing: f"A {self.get_kind_display().lower()} fact needs its {missing}."}
+                )
+
+    def _clean_range(self) -> None:
+        if self.range_value is None and not self.range_unit and self.wording:
+            parsed = range_parse(self.wording)
+            if parsed is None:
+                raise ValidationError(
+                    {
+                        "wording": f"{self.wording!r} names no range in km, miles or nautical "
+                        "miles: give the range and its unit."
+                    }
+                )
+            self.range_value, self.range_unit = parsed
+        if self.range_value is None:
+            raise ValidationError({"range_value": "A range fact needs its range (or wording)."})
+        if self.range_value < 0:
+            raise ValidationError(
+                {"range_value": f"A range cannot be negative (got {self.range_value})."}
+            )
+        if self.range_unit not in RangeUnit.values:
+            raise ValidationError(
+                {
+                    "range_unit": f"{self.range_unit!r} is not a unit of range "
+                    f"({', '.join(RangeUnit.values)})."
+                }
+            )
+        self.range_km = range_in_km(self.range_value, self.range_unit)
+
+
+# Everything a citation can support: the record types, then the claims about them.
+CITED_FIELDS = (*RECORD_FIELDS, "party_role", "system_fact")
+
+
+def _exactly_one(fields: tuple[str, ...]) -> models.Q:
+    """Exactly one of these foreign keys is set."""
+    alternatives = [
+        models.Q(**{f"{name}__isnull": name != chosen for name in fields}) for chosen in fields
+    ]
+    return functools.reduce(operator.or_, alternatives)
 
 
 class Citation(models.Model):
@@ -482,6 +799,15 @@ class Citation(models.Model):
     )
     authorization = models.ForeignKey(
         Authorization, null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
+    )
+    policy = models.ForeignKey(
+        Policy, null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
+    )
+    party_role = models.ForeignKey(
+        PartyRole, null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
+    )
+    system_fact = models.ForeignKey(
+        SystemFact, null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
     )
     excerpt = models.TextField(blank=True, help_text="The quoted words that support the record.")
     locator = models.CharField(
@@ -510,43 +836,7 @@ class Citation(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    models.Q(
-                        holding__isnull=False,
-                        pledge__isnull=True,
-                        transfer__isnull=True,
-                        expenditure__isnull=True,
-                        authorization__isnull=True,
-                    )
-                    | models.Q(
-                        holding__isnull=True,
-                        pledge__isnull=False,
-                        transfer__isnull=True,
-                        expenditure__isnull=True,
-                        authorization__isnull=True,
-                    )
-                    | models.Q(
-                        holding__isnull=True,
-                        pledge__isnull=True,
-                        transfer__isnull=False,
-                        expenditure__isnull=True,
-                        authorization__isnull=True,
-                    )
-                    | models.Q(
-                        holding__isnull=True,
-                        pledge__isnull=True,
-                        transfer__isnull=True,
-                        expenditure__isnull=False,
-                        authorization__isnull=True,
-                    )
-                    | models.Q(
-                        holding__isnull=True,
-                        pledge__isnull=True,
-                        transfer__isnull=True,
-                        expenditure__isnull=True,
-                        authorization__isnull=False,
-                    )
-                ),
+                condition=_exactly_one(CITED_FIELDS),
                 name="citation_exactly_one_record",
                 violation_error_message="A citation must support exactly one record.",
             ),
@@ -574,7 +864,7 @@ class Citation(models.Model):
 
     @property
     def record(self) -> models.Model | None:
-        for field in RECORD_FIELDS:
+        for field in CITED_FIELDS:
             if getattr(self, f"{field}_id") is not None:
                 return getattr(self, field)
         return None
@@ -589,7 +879,7 @@ class Citation(models.Model):
         return f"{self.effective_reliability}{self.credibility}"
 
     def clean(self) -> None:
-        linked = [field for field in RECORD_FIELDS if getattr(self, f"{field}_id") is not None]
+        linked = [field for field in CITED_FIELDS if getattr(self, f"{field}_id") is not None]
         if len(linked) > 1:
             raise ValidationError(
                 f"A citation supports one record, not {len(linked)} ({', '.join(linked)})."

@@ -19,6 +19,7 @@ from transfers.models import (
     Expenditure,
     Holding,
     Pledge,
+    Policy,
     Transfer,
 )
 
@@ -49,6 +50,14 @@ RECORD_TYPES: tuple[RecordType, ...] = (
         moves_stock=False,
         has_quantity=False,
     ),
+    RecordType(
+        "policy",
+        Policy,
+        ("party", "recipient"),
+        ("kind", "include_variants", "statement", "valid_until"),
+        moves_stock=False,
+        has_quantity=False,
+    ),
 )
 assert tuple(t.name for t in RECORD_TYPES) == RECORD_FIELDS, "a citation field per record type"
 
@@ -58,6 +67,12 @@ RECORD_MODELS: tuple[type[models.Model], ...] = tuple(t.model for t in RECORD_TY
 LEDGER_MODELS: tuple[type[models.Model], ...] = tuple(
     t.model for t in RECORD_TYPES if t.moves_stock
 )
+
+
+# Claims about records and systems that carry citations like a record but are not records
+# of their own (no system, date or quantity of their own): a party's role in a pledge or
+# transfer, and a cited fact about a catalogue entry (docs/records.md).
+CLAIM_FIELDS = ("party_role", "system_fact")
 
 
 def record_type(model: type[models.Model]) -> RecordType:

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from transfers.choices import PledgeStatus
 from transfers.models import (
+    MOVEMENT_FIELDS,
     RECORD_FIELDS,
     Citation,
+    PartyRole,
+    Policy,
     Source,
+    SystemFact,
     canonical_url,
 )
 from transfers.records import RECORD_TYPES
@@ -33,12 +37,111 @@ def has_citation(model) -> Exists:
 
 def record_list(model) -> QuerySet:
     """Records with their parties, system and citations (with sources) loaded, and an
-    `is_sourced` flag; the queries do not grow with the number of rows."""
-    return (
+    `is_sourced` flag; the queries do not grow with the number of rows. Pledges and
+    transfers come with their party roles (and the roles' citations)."""
+    queryset = (
         model.objects.select_related(*RECORD_PARTIES[model], "system")
         .prefetch_related("citations__source")
         .annotate(is_sourced=has_citation(model))
     )
+    if model._meta.model_name in MOVEMENT_FIELDS:
+        queryset = queryset.prefetch_related(roles_prefetch())
+    return queryset
+
+
+# -- chains of parties, policies and cited facts (docs/records.md) -----------------------------
+
+
+def roles_prefetch() -> Prefetch:
+    return Prefetch(
+        "roles",
+        queryset=PartyRole.objects.select_related("party").prefetch_related("citations__source"),
+    )
+
+
+def with_role(role: str | None, party_ids) -> Q:
+    """Movements (pledges or transfers) in which one of these parties has this role (any
+    role when `role` is None): `?arranger=US`, `?via=US`."""
+    roles = PartyRole.objects.filter(party_id__in=party_ids)
+    if role is not None:
+        roles = roles.filter(role=role)
+    return Q(pk__in=roles.values("pledge_id")) | Q(pk__in=roles.values("transfer_id"))
+
+
+def role_list() -> QuerySet:
+    return PartyRole.objects.select_related(
+        "party",
+        "pledge__recipient",
+        "pledge__donor",
+        "pledge__system",
+        "transfer__recipient",
+        "transfer__donor",
+        "transfer__system",
+    ).prefetch_related("citations__source")
+
+
+def policy_list() -> QuerySet:
+    return record_list(Policy)
+
+
+def fact_list() -> QuerySet:
+    return SystemFact.objects.select_related("system", "origin").prefetch_related(
+        "citations__source"
+    )
+
+
+def _lineages(system_ids) -> dict[int, list[int]]:
+    """Each system with its ancestors, itself first (a query per level of the tree)."""
+    from inventory.models import WeaponSystem
+
+    parent: dict[int, int | None] = {}
+    wanted = set(system_ids)
+    while wanted:
+        rows = WeaponSystem.objects.filter(pk__in=wanted).values_list("pk", "parent_id")
+        parent.update(rows)
+        wanted = {p for _, p in rows if p is not None and p not in parent}
+    lineages = {}
+    for system_id in system_ids:
+        chain, node = [], system_id
+        while node is not None and node not in chain:
+            chain.append(node)
+            node = parent.get(node)
+        lineages[system_id] = chain
+    return lineages
+
+
+def policies_bearing_on(pledges) -> dict[int, list[Policy]]:
+    """The policies that bear on each pledge, by pledge id: stated about its system (or,
+    when they cover variants, about a family it belongs to) and about its recipient or
+    any recipient; oldest first. Whoever the donor is: "the US will not send more ATACMS
+    of its own" bears on an ATACMS pledge from an undisclosed donor. A fixed number of
+    queries for any number of pledges."""
+    pledges = list(pledges)
+    if not pledges:
+        return {}
+    lineages = _lineages({p.system_id for p in pledges})
+    systems = {s for chain in lineages.values() for s in chain}
+    recipients = {p.recipient_id for p in pledges}
+    candidates = list(
+        Policy.objects.filter(system_id__in=systems)
+        .filter(Q(recipient__isnull=True) | Q(recipient_id__in=recipients))
+        .select_related("party", "recipient", "system")
+        .prefetch_related("citations__source")
+        .order_by("date", "id")
+    )
+    found: dict[int, list[Policy]] = {}
+    for pledge in pledges:
+        chain = lineages[pledge.system_id]
+        found[pledge.pk] = [
+            policy
+            for policy in candidates
+            if policy.recipient_id in (None, pledge.recipient_id)
+            and (
+                policy.system_id == pledge.system_id
+                or (policy.include_variants and policy.system_id in chain)
+            )
+        ]
+    return found
 
 
 def unsourced(model) -> QuerySet:
@@ -111,6 +214,12 @@ __all__ = [
     "RECORD_FIELDS",
     "RECORD_PARTIES",
     "has_citation",
+    "fact_list",
+    "policies_bearing_on",
+    "policy_list",
+    "role_list",
+    "roles_prefetch",
+    "with_role",
     "record_warnings",
     "record_list",
     "unsourced",

@@ -18,13 +18,16 @@ from core.services import Actor, tracked_bulk_update, tracked_delete, tracked_sa
 from transfers.choices import PledgeStatus
 from transfers.ledger import records_post_ledger
 from transfers.models import (
-    RECORD_FIELDS,
+    CITED_FIELDS,
     Authorization,
     Citation,
     Expenditure,
     Holding,
+    PartyRole,
     Pledge,
+    Policy,
     Source,
+    SystemFact,
     Transfer,
 )
 from transfers.selectors import source_find
@@ -88,8 +91,10 @@ def source_delete(*, source: Source, actor: Actor = None) -> None:
 
 
 def _record_field(record: models.Model) -> str:
-    name = record._meta.model_name
-    if name not in RECORD_FIELDS:
+    name = {"partyrole": "party_role", "systemfact": "system_fact"}.get(
+        record._meta.model_name, record._meta.model_name
+    )
+    if name not in CITED_FIELDS:
         raise ValidationError(f"{record._meta.verbose_name} records do not carry citations.")
     return name
 
@@ -293,6 +298,8 @@ def record_delete(*, record: models.Model, actor: Actor = None) -> None:
     model, pk = type(record), record.pk
     pledge_id = getattr(record, "pledge_id", None)
     with transaction.atomic():
+        for role in getattr(record, "roles", PartyRole.objects.none()).all():
+            party_role_delete(role=role, actor=actor)
         for citation in Citation.objects.filter(**{_record_field(record): record}):
             tracked_delete(citation, actor=actor)
         tracked_delete(record, actor=actor)
@@ -363,3 +370,118 @@ def records_move_system(from_id: int, to_id: int, actor: Actor = None) -> int:
             records_post_ledger(model, [r.pk for r in records], records=records)
             moved += len(records)
     return moved
+
+
+def policy_create(
+    *, actor: Actor = None, citations: Iterable[CitationSpec] = (), **fields: Any
+) -> Policy:
+    return record_create(model=Policy, actor=actor, citations=citations, **fields)
+
+
+# -- party roles: who else takes part in a pledge or transfer ----------------------------------
+
+
+def _claim_cite(claim: models.Model, citations: Iterable[CitationSpec], actor: Actor) -> None:
+    for spec in citations:
+        citation_create(record=claim, actor=actor, post_ledger=False, **spec)
+
+
+def party_role_create(
+    *,
+    movement: Pledge | Transfer,
+    party,
+    role: str,
+    actor: Actor = None,
+    citations: Iterable[CitationSpec] = (),
+    notes: str = "",
+) -> PartyRole:
+    """Name a party's role in a pledge or transfer (it arranges, finances, consents to the
+    re-export, passes it on, or first supplied the system), with its citations."""
+    if not isinstance(movement, Pledge | Transfer):
+        raise ValidationError(
+            {"movement": f"A party role belongs to a pledge or a transfer, not to {movement!r}."}
+        )
+    with transaction.atomic():
+        field = movement._meta.model_name
+        role_row = PartyRole(**{field: movement}, party=party, role=role, notes=notes)
+        tracked_save(role_row, actor=actor)
+        _claim_cite(role_row, citations, actor)
+    return role_row
+
+
+def party_role_save(*, role: PartyRole, actor: Actor = None) -> PartyRole:
+    """Save a role whose fields are already set (the admin's inline rows and forms)."""
+    return tracked_save(role, actor=actor)
+
+
+def party_role_delete(*, role: PartyRole, actor: Actor = None) -> None:
+    """Delete a role and its citations; the history of both stays."""
+    with transaction.atomic():
+        for citation in role.citations.all():
+            tracked_delete(citation, actor=actor)
+        tracked_delete(role, actor=actor)
+
+
+# -- cited facts about catalogue entries ------------------------------------------------------
+
+
+def system_fact_save(*, fact: SystemFact, actor: Actor = None, apply: bool = True) -> SystemFact:
+    """Save a fact whose fields are set; with `apply`, the catalogue entry takes its value
+    (manufacturer, origin, range in km or counting unit) through the catalogue's service,
+    so the system's own history shows the change too."""
+    from inventory.services import weapon_system_update
+
+    with transaction.atomic():
+        tracked_save(fact, actor=actor)
+        if apply:
+            name = SystemFact.CATALOGUE_FIELD[fact.kind]
+            system = fact.system
+            if getattr(system, name) != fact.catalogue_value:
+                weapon_system_update(system=system, actor=actor, **{name: fact.catalogue_value})
+    return fact
+
+
+def system_fact_create(
+    *,
+    system,
+    kind: str,
+    actor: Actor = None,
+    citations: Iterable[CitationSpec] = (),
+    apply: bool = True,
+    **fields: Any,
+) -> SystemFact:
+    """A cited fact about a system (docs/records.md), all or nothing."""
+    with transaction.atomic():
+        fact = system_fact_save(
+            fact=SystemFact(system=system, kind=kind, **fields), actor=actor, apply=apply
+        )
+        _claim_cite(fact, citations, actor)
+    return fact
+
+
+def system_fact_update(
+    *, fact: SystemFact, actor: Actor = None, apply: bool = True, **fields: Any
+) -> SystemFact:
+    known = {field.name for field in SystemFact._meta.get_fields()}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ValidationError(
+            {name: f"{name!r} is not a field of a system fact." for name in unknown}
+        )
+    for name, value in fields.items():
+        setattr(fact, name, value)
+    if (
+        fact.kind == "range"
+        and {"range_value", "range_unit"}.isdisjoint(fields)
+        and "wording" in fields
+    ):
+        fact.range_value, fact.range_unit = None, ""  # read the new wording
+    return system_fact_save(fact=fact, actor=actor, apply=apply)
+
+
+def system_fact_delete(*, fact: SystemFact, actor: Actor = None) -> None:
+    """Delete a fact and its citations (the catalogue entry keeps its value)."""
+    with transaction.atomic():
+        for citation in fact.citations.all():
+            tracked_delete(citation, actor=actor)
+        tracked_delete(fact, actor=actor)

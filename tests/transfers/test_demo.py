@@ -29,7 +29,10 @@ def test_demo_loads_twice_with_identical_results(capsys):
     first = _snapshot()
     call_command("load_demo")
     assert _snapshot() == first
-    assert "0 systems, 0 sources, 0 records created" in capsys.readouterr().out
+    assert (
+        "0 systems, 0 sources, 0 records, 0 party roles, 0 system facts created"
+        in capsys.readouterr().out
+    )
 
 
 def test_demo_holds_the_worked_example_and_every_record_is_cited():

@@ -20,22 +20,62 @@ from transfers.choices import (
     Condition,
     ExpenditureKind,
     HoldingKind,
+    PartyRoleKind,
     PledgeStatus,
+    PolicyKind,
     SourceType,
     Stance,
+    SystemFactKind,
     TransferBasis,
 )
 from transfers.models import (
-    RECORD_FIELDS,
+    CITED_FIELDS,
     Authorization,
     Citation,
     Expenditure,
     Holding,
+    PartyRole,
     Pledge,
+    Policy,
     Source,
+    SystemFact,
     Transfer,
     canonical_url,
 )
+from transfers.selectors import with_role
+
+
+class RolePartyFilter(PartyFilter):
+    """Movements in which these parties have this role (`role` None: any role)."""
+
+    def __init__(self, *args, role: str | None = None, **kwargs):
+        self.role = role
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(with_role(self.role, [pk for pk in value if pk is not None]))
+
+
+class MovementRoleFilters(django_filters.FilterSet):
+    """The parties of a chain (docs/records.md): `?arranger=US`, `?via=US` (any role)."""
+
+    via = RolePartyFilter(
+        help_text="Parties with any role in the movement (arranger, financer, re-export "
+        "consent, original supplier, intermediary), by code, alias or id."
+    )
+    arranger = RolePartyFilter(role=PartyRoleKind.ARRANGER, help_text="Arranging parties.")
+    financer = RolePartyFilter(role=PartyRoleKind.FINANCER, help_text="Financing parties.")
+    reexport_consent = RolePartyFilter(
+        role=PartyRoleKind.REEXPORT_CONSENT, help_text="Parties consenting to the re-export."
+    )
+    original_supplier = RolePartyFilter(
+        role=PartyRoleKind.ORIGINAL_SUPPLIER, help_text="Original suppliers (second-hand)."
+    )
+    intermediary = RolePartyFilter(
+        role=PartyRoleKind.INTERMEDIARY, help_text="Parties it was delivered via."
+    )
 
 
 class GradeField(forms.CharField):
@@ -135,7 +175,7 @@ class HoldingFilterSet(RecordFilterSet):
     Meta = _meta(Holding)
 
 
-class PledgeFilterSet(RecordFilterSet):
+class PledgeFilterSet(MovementRoleFilters, RecordFilterSet):
     donor = PartyFilter(
         field_name="donor",
         allow_undisclosed=True,
@@ -147,7 +187,7 @@ class PledgeFilterSet(RecordFilterSet):
     Meta = _meta(Pledge)
 
 
-class TransferFilterSet(RecordFilterSet):
+class TransferFilterSet(MovementRoleFilters, RecordFilterSet):
     donor = PartyFilter(field_name="donor", help_text="Parties by code, alias or id.")
     recipient = PartyFilter(field_name="recipient")
     basis = django_filters.ChoiceFilter(choices=TransferBasis.choices)
@@ -167,6 +207,57 @@ class AuthorizationFilterSet(RecordFilterSet):
     holder = PartyFilter(field_name="holder")
     kind = django_filters.ChoiceFilter(choices=AuthorizationKind.choices)
     Meta = _meta(Authorization)
+
+
+class PolicyFilterSet(RecordFilterSet):
+    party = PartyFilter(field_name="party", help_text="The stating parties, by code or id.")
+    recipient = PartyFilter(
+        field_name="recipient",
+        allow_undisclosed=True,
+        help_text="Parties by code or id; `undisclosed` for policies about any recipient.",
+    )
+    kind = django_filters.ChoiceFilter(choices=PolicyKind.choices)
+    bears_on_pledge = django_filters.NumberFilter(
+        method="filter_bears_on_pledge", min_value=1, help_text="Policies bearing on a pledge."
+    )
+    Meta = _meta(Policy)
+
+    def filter_bears_on_pledge(self, queryset, name, value):
+        from transfers.selectors import policies_bearing_on
+
+        pledge = Pledge.objects.filter(pk=value).first()
+        ids = [p.pk for p in policies_bearing_on([pledge])[pledge.pk]] if pledge else []
+        return queryset.filter(pk__in=ids)
+
+
+class PartyRoleFilterSet(EvidenceFilterSet):
+    party = PartyFilter(field_name="party", help_text="Parties by code, alias or id.")
+    role = django_filters.ChoiceFilter(choices=PartyRoleKind.choices)
+    pledge = django_filters.NumberFilter(field_name="pledge_id", min_value=1)
+    transfer = django_filters.NumberFilter(field_name="transfer_id", min_value=1)
+
+    class Meta:
+        model = PartyRole
+        fields = []
+
+    def citations_matching(self, queryset, condition: Q):
+        return queryset.filter(
+            Exists(Citation.objects.filter(condition, party_role=OuterRef("pk")))
+        )
+
+
+class SystemFactFilterSet(EvidenceFilterSet):
+    system = SystemFilter(field_name="system", help_text="Systems by id, name or alias.")
+    kind = django_filters.ChoiceFilter(choices=SystemFactKind.choices)
+
+    class Meta:
+        model = SystemFact
+        fields = []
+
+    def citations_matching(self, queryset, condition: Q):
+        return queryset.filter(
+            Exists(Citation.objects.filter(condition, system_fact=OuterRef("pk")))
+        )
 
 
 class SourceFilterSet(StrictFilterSet):
@@ -191,7 +282,7 @@ class SourceFilterSet(StrictFilterSet):
 class CitationFilterSet(StrictFilterSet):
     source = django_filters.NumberFilter(field_name="source_id", min_value=1)
     record_type = django_filters.ChoiceFilter(
-        choices=[(name, name) for name in RECORD_FIELDS], method="filter_record_type"
+        choices=[(name, name) for name in CITED_FIELDS], method="filter_record_type"
     )
     stance = django_filters.ChoiceFilter(choices=Stance.choices)
     attribution = django_filters.ChoiceFilter(choices=Attribution.choices)
@@ -209,6 +300,9 @@ class CitationFilterSet(StrictFilterSet):
     transfer = django_filters.NumberFilter(field_name="transfer_id", min_value=1)
     expenditure = django_filters.NumberFilter(field_name="expenditure_id", min_value=1)
     authorization = django_filters.NumberFilter(field_name="authorization_id", min_value=1)
+    policy = django_filters.NumberFilter(field_name="policy_id", min_value=1)
+    party_role = django_filters.NumberFilter(field_name="party_role_id", min_value=1)
+    system_fact = django_filters.NumberFilter(field_name="system_fact_id", min_value=1)
 
     class Meta:
         model = Citation

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.errors import validation_detail
@@ -13,23 +14,30 @@ from core.api.serializers import ServiceModelSerializer
 from inventory.api.serializers import CountryRefField, SystemRefField
 from transfers import services
 from transfers.models import (
-    RECORD_FIELDS,
+    CITED_FIELDS,
     Authorization,
     Citation,
     Expenditure,
     Holding,
+    PartyRole,
     Pledge,
+    Policy,
     Source,
+    SystemFact,
     Transfer,
 )
-from transfers.selectors import source_find
+from transfers.selectors import policies_bearing_on, source_find
 
+# What a citation can support, by its `record_type`.
 RECORD_MODELS = {
     "holding": Holding,
     "pledge": Pledge,
     "transfer": Transfer,
     "expenditure": Expenditure,
     "authorization": Authorization,
+    "policy": Policy,
+    "party_role": PartyRole,
+    "system_fact": SystemFact,
 }
 
 # What a caller may set (services.SOURCE_FIELDS, the URL first), plus what Stockpile derives.
@@ -188,7 +196,7 @@ class CitationSerializer(serializers.ModelSerializer):
 
 
 def cited_record(citation: Citation) -> tuple[str | None, int | None]:
-    for field in RECORD_FIELDS:
+    for field in CITED_FIELDS:
         record_id = getattr(citation, f"{field}_id")
         if record_id is not None:
             return field, record_id
@@ -209,7 +217,7 @@ class CitationDetailSerializer(CitationSerializer):
     """A citation on its own (/api/v1/citations/): it names the record it supports."""
 
     id = serializers.IntegerField(read_only=True)
-    record_type = RecordTypeField(choices=RECORD_FIELDS)
+    record_type = RecordTypeField(choices=CITED_FIELDS)
     record_id = RecordIdField(min_value=1)
 
     class Meta(CitationSerializer.Meta):
@@ -333,11 +341,55 @@ class HoldingSerializer(RecordSerializer):
         ]
 
 
+class RoleBriefSerializer(serializers.ModelSerializer):
+    """A party's role as a pledge or transfer shows it; the role with its citations is at
+    /api/v1/party-roles/{id}/."""
+
+    party = CountryRefField(read_only=True, queryset=None)
+
+    class Meta:
+        model = PartyRole
+        fields = ["id", "party", "role"]
+        read_only_fields = fields
+
+
+class PolicyBriefSerializer(serializers.ModelSerializer):
+    """A policy as the pledges it bears on show it; in full at /api/v1/policies/{id}/."""
+
+    party = CountryRefField(read_only=True, queryset=None)
+    system = SystemRefField(read_only=True, queryset=None)
+    recipient = CountryRefField(read_only=True, queryset=None)
+    date_display = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Policy
+        fields = ["id", "party", "kind", "system", "recipient", "statement", "date_display"]
+        read_only_fields = fields
+
+
 class PledgeSerializer(RecordSerializer):
     donor = CountryRefField(
         required=False, allow_null=True, help_text="null when the donor is undisclosed."
     )
     recipient = CountryRefField()
+    roles = RoleBriefSerializer(
+        many=True,
+        read_only=True,
+        help_text="Other parties of the pledge: who arranges, finances, consents to the "
+        "re-export, passes it on, or first supplied the system (write at /party-roles/).",
+    )
+    policies = serializers.SerializerMethodField(
+        help_text="Policies that bear on the pledge: stated about its system (or family) and "
+        "its recipient or any recipient."
+    )
+
+    @extend_schema_field(PolicyBriefSerializer(many=True))
+    def get_policies(self, pledge):
+        view = self.context.get("view")
+        if view is not None and getattr(view, "action", None) == "list":
+            return None  # the list fills the page's policies at once (PledgeViewSet.list)
+        found = policies_bearing_on([pledge]).get(pledge.pk, [])
+        return PolicyBriefSerializer(found, many=True).data
 
     class Meta(RecordSerializer.Meta):
         model = Pledge
@@ -348,6 +400,8 @@ class PledgeSerializer(RecordSerializer):
             "status",
             *QUANTITY_FIELDS,
             *DATE_FIELDS,
+            "roles",
+            "policies",
             *TAIL_FIELDS,
         ]
 
@@ -361,6 +415,12 @@ class TransferSerializer(RecordSerializer):
         allow_null=True,
         help_text="The id of the pledge this delivery fulfils.",
     )
+    roles = RoleBriefSerializer(
+        many=True,
+        read_only=True,
+        help_text="Other parties of the transfer: who arranged, financed, consented to the "
+        "re-export, passed it on, or first supplied the system (write at /party-roles/).",
+    )
 
     class Meta(RecordSerializer.Meta):
         model = Transfer
@@ -373,6 +433,7 @@ class TransferSerializer(RecordSerializer):
             "condition",
             *QUANTITY_FIELDS,
             *DATE_FIELDS,
+            "roles",
             *TAIL_FIELDS,
         ]
 
@@ -409,3 +470,152 @@ class AuthorizationSerializer(RecordSerializer):
             "valid_until",
             *TAIL_FIELDS,
         ]
+
+
+class PolicySerializer(RecordSerializer):
+    party = CountryRefField(help_text="The party that states the policy.")
+    recipient = CountryRefField(
+        required=False, allow_null=True, help_text="null: about any recipient."
+    )
+
+    class Meta(RecordSerializer.Meta):
+        model = Policy
+        fields = [
+            *COMMON_FIELDS,
+            "include_variants",
+            "party",
+            "kind",
+            "recipient",
+            "statement",
+            *DATE_FIELDS,
+            "valid_until",
+            *TAIL_FIELDS,
+        ]
+
+
+class CitedClaimSerializer(ServiceModelSerializer):
+    """A party role or a system fact: cited like a record (its `citations`, `unsourced`)."""
+
+    unsourced = serializers.SerializerMethodField(help_text="True when no citation supports it.")
+    citations = CitationSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_CITATIONS_PER_REQUEST,
+        error_messages={
+            "max_length": RecordSerializer._declared_fields["citations"].error_messages[
+                "max_length"
+            ]
+        },
+    )
+
+    class Meta:
+        read_only_fields = ["created_at", "updated_at"]
+
+    def get_unsourced(self, claim) -> bool:
+        citations = claim.citations  # a list on the list pages' rows (core.api.rows)
+        return not (citations if isinstance(citations, list) else citations.all())
+
+    _cite = RecordSerializer._cite
+
+
+class PartyRoleSerializer(CitedClaimSerializer):
+    party = CountryRefField()
+    pledge = serializers.PrimaryKeyRelatedField(
+        queryset=Pledge.objects.all(), required=False, allow_null=True
+    )
+    transfer = serializers.PrimaryKeyRelatedField(
+        queryset=Transfer.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta(CitedClaimSerializer.Meta):
+        model = PartyRole
+        fields = [
+            "id",
+            "pledge",
+            "transfer",
+            "party",
+            "role",
+            "notes",
+            "unsourced",
+            "citations",
+            "created_at",
+            "updated_at",
+        ]
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is None:
+            given = [name for name in ("pledge", "transfer") if attrs.get(name) is not None]
+            if len(given) != 1:
+                raise serializers.ValidationError(
+                    {
+                        "pledge": [
+                            "Give the pledge or the transfer the role belongs to, exactly one "
+                            f"(got {len(given)}: {', '.join(given) or 'none'})."
+                        ]
+                    }
+                )
+        elif any(
+            name in attrs and attrs[name] != getattr(self.instance, name)
+            for name in ("pledge", "transfer")
+        ):
+            raise serializers.ValidationError(
+                {"pledge": ["A role cannot move to another movement; name it anew."]}
+            )
+        return attrs
+
+    def create_service(self, *, actor, citations=(), pledge=None, transfer=None, **fields):
+        with transaction.atomic():
+            role = services.party_role_create(movement=pledge or transfer, actor=actor, **fields)
+            self._cite(role, citations, actor)
+        return role
+
+    def update_service(self, instance, *, actor, citations=(), **fields):
+        fields.pop("pledge", None)
+        fields.pop("transfer", None)
+        with transaction.atomic():
+            for name, value in fields.items():
+                setattr(instance, name, value)
+            role = services.party_role_save(role=instance, actor=actor)
+            self._cite(role, citations, actor)
+        return role
+
+
+class SystemFactSerializer(CitedClaimSerializer):
+    system = SystemRefField()
+    origin = CountryRefField(required=False, allow_null=True)
+    range_km = serializers.DecimalField(max_digits=8, decimal_places=1, read_only=True)
+    value_display = serializers.CharField(read_only=True)
+
+    class Meta(CitedClaimSerializer.Meta):
+        model = SystemFact
+        fields = [
+            "id",
+            "system",
+            "kind",
+            "manufacturer",
+            "origin",
+            "range_value",
+            "range_unit",
+            "range_km",
+            "counting_unit",
+            "wording",
+            "value_display",
+            "notes",
+            "unsourced",
+            "citations",
+            "created_at",
+            "updated_at",
+        ]
+
+    def create_service(self, *, actor, citations=(), system, kind, **fields):
+        with transaction.atomic():
+            fact = services.system_fact_create(system=system, kind=kind, actor=actor, **fields)
+            self._cite(fact, citations, actor)
+        return fact
+
+    def update_service(self, instance, *, actor, citations=(), **fields):
+        with transaction.atomic():
+            fact = services.system_fact_update(fact=instance, actor=actor, **fields)
+            self._cite(fact, citations, actor)
+        return fact

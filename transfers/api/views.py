@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from core.api.viewsets import HistoryMixin, ServiceViewSet
 from transfers.api import filters, serializers
-from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Transfer
-from transfers.selectors import record_list, source_list
-from transfers.services import citation_delete, record_delete, source_delete
+from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Policy, Transfer
+from transfers.selectors import (
+    fact_list,
+    policies_bearing_on,
+    record_list,
+    role_list,
+    source_list,
+)
+from transfers.services import (
+    citation_delete,
+    party_role_delete,
+    record_delete,
+    source_delete,
+    system_fact_delete,
+)
 
 RECORD_SEARCH = [
     "system__name",
@@ -57,6 +69,20 @@ class PledgeViewSet(RecordViewSet):
     filterset_class = filters.PledgeFilterSet
     search_fields = [*RECORD_SEARCH, "donor__name", "recipient__name"]
 
+    def list(self, request, *args, **kwargs):
+        """The page, then the policies bearing on its pledges, in a fixed number of queries."""
+        response = super().list(request, *args, **kwargs)
+        rows = response.data.get("results", response.data) if response.data else []
+        pledges = Pledge.objects.filter(pk__in=[row["id"] for row in rows]).only(
+            "pk", "system_id", "recipient_id"
+        )
+        found = policies_bearing_on(pledges)
+        for row in rows:
+            row["policies"] = serializers.PolicyBriefSerializer(
+                found.get(row["id"], []), many=True
+            ).data
+        return response
+
 
 class TransferViewSet(RecordViewSet):
     queryset = record_list(Transfer)
@@ -84,6 +110,38 @@ class AuthorizationViewSet(RecordViewSet):
         "grantor__name",
         "holder__name",
     ]
+
+
+class PolicyViewSet(RecordViewSet):
+    queryset = record_list(Policy)
+    serializer_class = serializers.PolicySerializer
+    filterset_class = filters.PolicyFilterSet
+    search_fields = [*RECORD_SEARCH[:2], "statement", "notes", "party__name", "recipient__name"]
+
+    def _with_candidates(self, response):
+        return response  # a policy moves no stock: it has no reports to match
+
+
+class PartyRoleViewSet(HistoryMixin, ServiceViewSet):
+    queryset = role_list()
+    serializer_class = serializers.PartyRoleSerializer
+    filterset_class = filters.PartyRoleFilterSet
+    search_fields = ["party__name", "notes", "citations__excerpt"]
+    ordering_fields = ["created_at", "id"]
+
+    def delete_service(self, instance, *, actor):
+        party_role_delete(role=instance, actor=actor)
+
+
+class SystemFactViewSet(HistoryMixin, ServiceViewSet):
+    queryset = fact_list()
+    serializer_class = serializers.SystemFactSerializer
+    filterset_class = filters.SystemFactFilterSet
+    search_fields = ["system__name", "manufacturer", "wording", "citations__excerpt"]
+    ordering_fields = ["created_at", "id"]
+
+    def delete_service(self, instance, *, actor):
+        system_fact_delete(fact=instance, actor=actor)
 
 
 class SourceViewSet(HistoryMixin, ServiceViewSet):

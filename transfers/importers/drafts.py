@@ -133,6 +133,16 @@ class SystemRef:
     aliases: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class RoleDraft:
+    """A party's role in the drafted pledge or transfer, as the dataset states it (a
+    hedged mention, "possibly financed by", stays in the notes: docs/importing.md)."""
+
+    role: str
+    party: str  # the party's name, resolved like any party; unknown names are left out
+    excerpt: str = ""
+
+
 @dataclass(slots=True)
 class RecordDraft:
     model: type[models.Model]
@@ -145,6 +155,7 @@ class RecordDraft:
     lines: tuple[int, ...] = ()  # every line the record is made of (default: `line`)
     pledge_key: str = ""  # native format: the pledge a transfer fulfils
     key: str = ""  # native format: the key other records refer to this one by
+    roles: list[RoleDraft] = field(default_factory=list)  # other parties (issue 17)
 
     def all_lines(self) -> tuple[int, ...]:
         return self.lines or (self.line,)

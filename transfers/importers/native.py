@@ -42,7 +42,8 @@ from transfers.importers.drafts import (
 )
 from transfers.importers.parsing import check_url, read_csv
 from transfers.importers.report import ImportReport
-from transfers.models import Authorization, Transfer
+from transfers.models import Transfer
+from transfers.records import BY_NAME
 from transfers.selectors import RECORD_PARTIES
 
 
@@ -100,6 +101,18 @@ def _source(spec: dict[str, Any]) -> SourceDraft:
     return SourceDraft(**values)
 
 
+def _bool(value: Any, column: str) -> bool:
+    """A yes/no cell: true/false, yes/no, 1/0 (JSON booleans as they are); empty: yes."""
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text in ("", "true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise RowRefused(column, value, "is not true or false")
+
+
 def record_draft(row: dict[str, Any], line: int) -> RecordDraft:
     record_type = str(row.get("record_type") or "")
     model = RECORD_TYPES.get(record_type)
@@ -111,13 +124,18 @@ def record_draft(row: dict[str, Any], line: int) -> RecordDraft:
         "date_end": _date(row.get("date_end"), "date_end"),
         "notes": row.get("notes") or "",
     }
-    if model is not Authorization:
+    if BY_NAME[record_type].has_quantity:
         values["quantity_low"] = _int(row.get("quantity_low"), "quantity_low")
         values["quantity_high"] = _int(row.get("quantity_high"), "quantity_high")
         values["quantity_text"] = row.get("quantity_text") or ""
     for name in EXTRA_FIELDS[model]:
         value = row.get(name)
-        values[name] = _date(value, name) if name == "valid_until" else (value or "")
+        if name == "valid_until":
+            values[name] = _date(value, name)
+        elif name == "include_variants":
+            values[name] = _bool(value, name)
+        else:
+            values[name] = value or ""
     if model is Transfer:
         values["pledge_id"] = None
     citations = row.get("citations") or []

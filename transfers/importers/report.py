@@ -32,6 +32,7 @@ class ImportReport:
     proposals_created: int = 0
     sources_created: int = 0
     citations_created: int = 0
+    roles_created: int = 0  # other parties the rows state (issue 17)
     citations_updated: int = 0
     seconds: float = 0.0
     written: bool = False
@@ -103,6 +104,8 @@ class ImportReport:
             extras.append(
                 f"citations: {self.citations_created} created, {self.citations_updated} updated"
             )
+        if self.roles_created:
+            extras.append(f"{self.roles_created} party role(s) created")
         if self.movements.get("movements") or self.movements.get("pending"):
             extras.append(
                 f"matching: {self.movements.get('movements', 0)} movement(s) created or "

@@ -22,12 +22,13 @@ from collections.abc import Iterator
 
 from core.quantities import QuantityRange
 from inventory.choices import SipriCategory
-from transfers.choices import Condition, HoldingKind, SourceType, TransferBasis
+from transfers.choices import Condition, HoldingKind, PartyRoleKind, SourceType, TransferBasis
 from transfers.importers.base import Importer
 from transfers.importers.drafts import (
     CitationDraft,
     FileRefused,
     RecordDraft,
+    RoleDraft,
     RowRefused,
     SourceDraft,
     SystemRef,
@@ -539,6 +540,37 @@ class SipriClassicImporter(Importer):
                             family=FAMILY,
                         )
                     ],
+                    roles=stated_roles(comment),
                 )
             )
         return drafts
+
+
+# What a register's comment states about other parties (issue 17). Stated: "financed by
+# Denmark", "financed by aid from USA", "via Egypt". Hedged ("possibly", "probably", "or")
+# or naming a company: the words stay in the notes only.
+_ROLE_PATTERNS = (
+    (
+        PartyRoleKind.FINANCER,
+        re.compile(
+            r"\b(?:[Ff]inanced|[Ff]unded|[Pp]aid for) by (?:aid from )?([A-Z][A-Za-z .-]+?)"
+            r"(?= as aid| aid\b|;|,|\.|\)| and |$)"
+        ),
+    ),
+    (PartyRoleKind.INTERMEDIARY, re.compile(r"\bvia ([A-Z][A-Za-z .-]+?)(?=;|,|\.|\)| and |$)")),
+)
+_HEDGES = re.compile(r"\b(possibly|probably|perhaps|unconfirmed|reportedly|or)\b", re.I)
+
+
+def stated_roles(comment: str) -> list[RoleDraft]:
+    roles = []
+    for clause in re.split(r";", comment or ""):
+        if _HEDGES.search(clause):
+            continue
+        for role, pattern in _ROLE_PATTERNS:
+            for match in pattern.finditer(clause):
+                name = match.group(1).strip()
+                if "compan" in name.lower() or not name:
+                    continue
+                roles.append(RoleDraft(role=role, party=name, excerpt=clause.strip()))
+    return roles

@@ -25,6 +25,7 @@ from transfers.importers.drafts import (
     PARTY_FIELDS,
     CitationDraft,
     RecordDraft,
+    RoleDraft,
     RowRefused,
     RowSkipped,
     SourceDraft,
@@ -35,6 +36,7 @@ from transfers.importers.report import ImportReport
 from transfers.importers.resolve import PartyIndex, SystemIndex
 from transfers.models import (
     Citation,
+    PartyRole,
     Pledge,
     Source,
     Transfer,
@@ -113,6 +115,8 @@ def _write(
             if draft.pledge_key:
                 instance.pledge_id = keys.get(draft.pledge_key)
         written = _records(model, batch, report, source_ids, actor, now)
+        if model in (Pledge, Transfer):
+            _roles(model, batch, parties, source_ids, report, actor)
         clock = report.lap("records, citations, history", clock)
         for draft, instance in batch:
             if draft.key and instance.pk:
@@ -453,3 +457,48 @@ def _sync_citations(model, pairs, source_ids, report: ImportReport, actor: Actor
         tracked_bulk_update(Citation, to_update, ["source", *CITATION_FIELDS], actor=actor)
         report.citations_updated += len(to_update)
     return changed
+
+
+def _roles(
+    model, batch, parties: PartyIndex, source_ids, report: ImportReport, actor: Actor
+) -> None:
+    """The other parties a dataset states for the records just written (issue 17): each a
+    PartyRole cited to the row's source with the comment's words, graded as the row is.
+    A name that is no known party, or that is already the donor or recipient, is left out
+    (the words stay in the notes); a re-import adds nothing."""
+    field = model._meta.model_name
+    wanted: list[tuple[int, int, str, RoleDraft, CitationDraft]] = []
+    for draft, instance in batch:
+        if not draft.roles or instance.pk is None or not draft.citations:
+            continue
+        for spec in draft.roles:
+            party_id = parties.find(spec.party)
+            if party_id is None or party_id in (instance.donor_id, instance.recipient_id):
+                continue
+            wanted.append((instance.pk, party_id, spec.role, spec, draft.citations[0]))
+    if not wanted:
+        return
+    stored = set(
+        PartyRole.objects.filter(**{f"{field}_id__in": {w[0] for w in wanted}}).values_list(
+            f"{field}_id", "party_id", "role"
+        )
+    )
+    new: list[tuple[PartyRole, RoleDraft, CitationDraft]] = []
+    for record_id, party_id, role, spec, cited in wanted:
+        if (record_id, party_id, role) in stored:
+            continue
+        stored.add((record_id, party_id, role))
+        new.append(
+            (PartyRole(**{f"{field}_id": record_id}, party_id=party_id, role=role), spec, cited)
+        )
+    if not new:
+        return
+    created = tracked_bulk_create(PartyRole, [r for r, _, _ in new], actor=actor)
+    citations = []
+    for role_row, (_, spec, cited) in zip(created, new, strict=True):
+        citation = _citation(source_ids[cited.source.key], "party_role", role_row.pk, cited)
+        citation.excerpt = spec.excerpt
+        citations.append(citation)
+    tracked_bulk_create(Citation, citations, actor=actor)
+    report.citations_created += len(citations)
+    report.roles_created += len(created)

@@ -13,7 +13,9 @@ class Command(BaseCommand):
         created = demo_load()
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo data loaded: {systems} systems, {sources} sources, {records} records created "
-                "(0 means they were already there).".format(**created)
+                "Demo data loaded: {systems} systems, {sources} sources, {records} records, "
+                "{roles} party roles, {facts} system facts created (0 means they were already there).".format(
+                    **created
+                )
             )
         )
