@@ -185,7 +185,14 @@ def test_xlsx_has_a_sheet_per_record_type():
 
     hand_entered()
     book = load_workbook(io.BytesIO(export_xlsx()))
-    assert book.sheetnames == ["holding", "pledge", "transfer", "expenditure", "authorization"]
+    assert book.sheetnames == [
+        "holding",
+        "pledge",
+        "transfer",
+        "expenditure",
+        "authorization",
+        "policy",
+    ]
     header = [cell.value for cell in book["transfer"][1]]
     assert "citations" in header and "donor" in header
 
