@@ -15,6 +15,7 @@ from core.admin_access import (
     model_admin_requires,
     register_action_permission,
 )
+from core.admin_paging import LargeListMixin
 from core.values import format_date
 from core.weblinks import web_link
 from inventory.admin import CountryAdmin, WeaponSystemAdmin
@@ -160,7 +161,7 @@ def refresh_estimates_now(modeladmin, request, queryset):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(LargeListMixin, DeclaredPermissionsMixin, admin.ModelAdmin):
     """The stock ledger, read-only: rows are posted and cancelled by the records' services."""
 
     list_display = [
@@ -232,7 +233,9 @@ class InconsistentFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockEstimate)
-class StockEstimateAdmin(DeclaredPermissionsMixin, EstimateRangesMixin, admin.ModelAdmin):
+class StockEstimateAdmin(
+    LargeListMixin, DeclaredPermissionsMixin, EstimateRangesMixin, admin.ModelAdmin
+):
     list_display = [
         "holder",
         "system",
@@ -606,7 +609,7 @@ def split_reports(modeladmin, request, queryset):
 
 
 @admin.register(MovementReport)
-class MovementReportAdmin(DecideMixin, admin.ModelAdmin):
+class MovementReportAdmin(LargeListMixin, DecideMixin, admin.ModelAdmin):
     """Every report the matching reads, with its dataset and its movement, if any."""
 
     list_display = [
