@@ -5,14 +5,18 @@ and systems in memory), `writer` (the bulk write).
 An importer (one module per format) turns the bytes of a file into `RecordDraft`s: the
 fields of one record, the party and system *names* it refers to, and its citations. This
 module resolves the names, validates every record, compares it with what is stored under
-the same `external_id`, and writes the difference in bulk:
+the same `external_id`, and writes the difference in bulk, a chunk of `CHUNK` records at
+a time inside one transaction (memory stays flat in the size of the file; the native JSON
+export is also read as a stream, `NativeJsonImporter.read`):
 
 1. decode and check the file (encoding, preamble, header, truncation): `FileRefused`,
-   nothing is written;
+   nothing is written (found late in a streamed file: everything is rolled back);
 2. draft every row; a bad row is a `RowError` naming its line and field;
 3. resolve parties and systems (creating the missing ones), validate each record with
    `full_clean()` (foreign keys and uniqueness are checked here, in memory);
-4. if any row was refused and `skip_bad_rows` is off: roll back, write nothing;
+4. if any row was refused and `skip_bad_rows` is off: nothing more is written, the rest
+   of the file is still validated (so the report lists every bad row), and the chunks
+   written before are rolled back;
 5. bulk-create the new records, bulk-update the changed ones (history rows say
    door=import), create or re-point their citations, and post the stock ledger of every
    written record with one `records_post_ledger` call per model, from the instances just
@@ -21,7 +25,8 @@ the same `external_id`, and writes the difference in bulk:
 
 On PostgreSQL the new records, citations, history rows and ledger rows are written with
 COPY (`inventory.services.tracked_bulk_create` / `rows_insert`); elsewhere with
-bulk_create and executemany. Either way a 25,000-row file costs a few dozen statements.
+bulk_create and executemany. Either way a 25,000-row file costs a few dozen statements
+per chunk.
 
 A dry run does all of it inside a transaction that is rolled back, so its report is exact.
 """

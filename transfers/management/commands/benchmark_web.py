@@ -1,7 +1,7 @@
 """End to end through gunicorn on loopback, against a floor under the same gunicorn:
 
     python manage.py benchmark_web [--transfers 20000] [--requests 200]
-        [--concurrency 1,4,16] [--workers 2] [--threads 4]
+        [--concurrency 1,4,16] [--workers N] [--threads N]
 
 Builds the data set of `benchmark_api` in a throwaway database (`<name>_web`, committed so
 that the server sees it), then starts gunicorn with the production settings
@@ -99,8 +99,12 @@ class Command(BaseCommand):
         parser.add_argument("--transfers", type=int, default=20_000)
         parser.add_argument("--requests", type=int, default=200)
         parser.add_argument("--concurrency", default="1,4,16")
-        parser.add_argument("--workers", type=int, default=2)
-        parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument(
+            "--workers", type=int, help="WEB_CONCURRENCY (default: config/gunicorn.conf.py's)"
+        )
+        parser.add_argument(
+            "--threads", type=int, help="STOCKPILE_WEB_THREADS (default: the config's)"
+        )
         parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
 
     def handle(self, *args, **options):
@@ -129,10 +133,12 @@ class Command(BaseCommand):
             "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-web-" + "x" * 40),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "PORT": str(port),
-            "WEB_CONCURRENCY": str(options["workers"]),
-            "STOCKPILE_WEB_THREADS": str(options["threads"]),
             "STOCKPILE_API_THROTTLE_USER": "1000000/minute",
         }
+        if options["workers"]:
+            env["WEB_CONCURRENCY"] = str(options["workers"])
+        if options["threads"]:
+            env["STOCKPILE_WEB_THREADS"] = str(options["threads"])
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", app, "--config", "config/gunicorn.conf.py",
              "--access-logfile", "/dev/null", "--log-level", "warning"],
@@ -186,9 +192,11 @@ class Command(BaseCommand):
         for body in (api, floor):  # the host of the links is the one the client named
             body["next"] = (body["next"] or "").split("/api/")[-1]
         load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        workers = options["workers"] or os.environ.get("WEB_CONCURRENCY", "3")
+        threads = options["threads"] or os.environ.get("STOCKPILE_WEB_THREADS", "8")
         self.stdout.write(
-            f"gunicorn gthread, {options['workers']} workers × {options['threads']} threads, "
-            f"production settings; {options['requests']} requests per level; load {load}"
+            f"gunicorn gthread, {workers} workers × {threads} threads, production settings; "
+            f"{options['requests']} requests per level; load {load}"
         )
         self.stdout.write(
             f"{'conns':>5} {'API req/s':>10} {'p50':>7} {'p99':>7} {'floor req/s':>12} "
