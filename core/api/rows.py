@@ -121,6 +121,11 @@ class RowPlan:
         subquery of them), in the order of `ordered_as`. With `count` (a queryset), returns
         (representations, the number of rows of `count`), the number read in the same
         query as the rows (None when there are no rows)."""
+        order = [str(term).lstrip("-") for term in ordered_as.query.order_by]
+        if any(name in ordered_as.query.annotations for name in order):
+            # Ordered by an annotation (a search rank): read the rows from the ordered queryset
+            # itself, which carries it.
+            queryset = ordered_as
         rows = queryset.filter(pk__in=pks).prefetch_related(None)
         if ordered_as.query.order_by or not ordered_as.query.default_ordering:
             rows = rows.order_by(*ordered_as.query.order_by)
