@@ -61,14 +61,14 @@ class _Writer:
         self.parties = PartyIndex(actor)
         self.systems = SystemIndex(dataset=importer.name)
         self.builder = _Builder()
-        self.source_ids: dict[str, int] = {}
-        self.keys: dict[str, int] = {}  # native format: pledge keys -> ids
+        self.keys: dict[str, int] = {}  # native format: the keys of pledges -> their ids
         self.touched: set[tuple[int, int]] = set()
         self.by_content: dict[type[models.Model], dict[tuple, list[models.Model]]] = {}
 
     def write(self, drafts: list[RecordDraft]) -> None:
         report, parties, systems, actor = self.report, self.parties, self.systems, self.actor
         clock = time.perf_counter()
+        self.builder.cleaned.clear()  # values cleaned once per chunk: memory stays flat
         self.importer.extra_setup(parties, systems, actor)
 
         # 1. resolve names and validate each record (in memory: no query per row)
@@ -107,7 +107,7 @@ class _Writer:
             instance.system_id = systems.find(draft.system.name)
 
         # 3. sources, in bulk, matched by canonical URL or title
-        _sources(prepared, report, actor, self.source_ids)
+        source_ids = _sources(prepared, report, actor, {})
         clock = report.lap("systems and sources", clock)
 
         # 4. records and citations, per model in order (pledges before the transfers that
@@ -124,11 +124,12 @@ class _Writer:
             for draft, instance in batch:
                 if draft.pledge_key:
                     instance.pledge_id = self.keys.get(draft.pledge_key)
-            written = _records(model, batch, report, self.source_ids, actor, self.now, self)
+            written = _records(model, batch, report, source_ids, actor, self.now, self)
             clock = report.lap("records, citations, history", clock)
-            for draft, instance in batch:
-                if draft.key and instance.pk:
-                    self.keys[draft.key] = instance.pk
+            if model is Pledge:  # what later transfers may name as the pledge they fulfil
+                for draft, instance in batch:
+                    if draft.key and instance.pk:
+                        self.keys[draft.key] = instance.pk
             if written:
                 # the same rules as a single write (pledges follow deliveries, the ledger),
                 # from the instances just written: nothing is read back; matched once at
