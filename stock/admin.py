@@ -89,7 +89,10 @@ class EstimateInline(EstimateRangesMixin, admin.TabularInline):
         "why",
     ]
     readonly_fields = fields
-    verbose_name_plural = "current stock estimates (derived from the ledger)"
+    verbose_name_plural = (
+        "current stock estimates (derived from the ledger; the 100 with the most records — "
+        "all of them in Stock estimates)"
+    )
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -97,8 +100,21 @@ class EstimateInline(EstimateRangesMixin, admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    #: A country or system page lists this many estimates at most (those with the most
+    #: records); the estimates list has them all. A big holder has thousands.
+    shown = 100
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("holder", "system")
+        queryset = super().get_queryset(request).select_related("holder", "system")
+        object_id = getattr(getattr(request, "resolver_match", None), "kwargs", {}).get("object_id")
+        if object_id and str(object_id).isdigit():
+            biggest = (
+                StockEstimate.objects.filter(**{f"{self.fk_name}_id": int(object_id)})
+                .order_by("-record_count", "pk")
+                .values_list("pk", flat=True)[: self.shown]
+            )
+            queryset = queryset.filter(pk__in=list(biggest))
+        return queryset
 
     @admin.display(description="flags")
     def flags(self, obj):

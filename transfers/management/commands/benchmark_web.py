@@ -212,3 +212,17 @@ class Command(BaseCommand):
             "ratio = floor req/s ÷ API req/s (target ≤ 2×); bodies "
             + ("identical" if api == floor else "DIFFERENT: the floor is not the same page")
         )
+        if api != floor:
+            self.stdout.write(f"  first difference: {_difference(api, floor)}")
+
+
+def _difference(a, b, path="") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                return _difference(a.get(key), b.get(key), f"{path}.{key}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for n, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return _difference(x, y, f"{path}[{n}]")
+    return f"{path}: API {str(a)[:120]!r}, floor {str(b)[:120]!r}"
