@@ -218,6 +218,8 @@ class Command(BaseCommand):
 
 def _difference(a, b, path="") -> str:
     if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return f"{path}: keys only in the API {sorted(set(a) - set(b))}, only in the floor {sorted(set(b) - set(a))}"
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key):
                 return _difference(a.get(key), b.get(key), f"{path}.{key}")
