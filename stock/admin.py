@@ -273,7 +273,9 @@ class StockEstimateAdmin(
     autocomplete_fields = ["holder", "system"]
     actions = [refresh_selected]
     list_per_page = 100
-    show_full_result_count = False
+    # By the ids of the unique (holder, system, scope) index: the model's ordering (holder
+    # and system names) sorted all 550,000 estimates at a million records (3 s a page).
+    ordering = ["holder_id", "system_id", "scope"]
     fieldsets = [
         (None, {"fields": ["holder", "system", "scope", "computed_at"]}),
         (
