@@ -26,7 +26,12 @@ from django.db.models import Q, Value
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
@@ -188,6 +193,15 @@ CHANGE_FIELDS = {
 }
 
 
+@extend_schema_serializer(many=False)  # a page object, though the view is a list
+class ChangePageSerializer(serializers.Serializer):
+    results = inline_serializer("Change", CHANGE_FIELDS, many=True)
+    next = serializers.URLField(allow_null=True)
+    cursor = serializers.CharField(
+        allow_null=True, help_text="Where this page ends: come back with ?cursor=."
+    )
+
+
 @extend_schema(
     summary="Every change to every tracked record, oldest first (sync a copy incrementally)",
     parameters=[
@@ -203,16 +217,7 @@ CHANGE_FIELDS = {
         ),
         OpenApiParameter("page_size", int, description="1 to 500; default 100."),
     ],
-    responses=inline_serializer(
-        "ChangePage",
-        {
-            "results": inline_serializer("Change", CHANGE_FIELDS, many=True),
-            "next": serializers.URLField(allow_null=True),
-            "cursor": serializers.CharField(
-                allow_null=True, help_text="Where this page ends: come back with ?cursor=."
-            ),
-        },
-    ),
+    responses=ChangePageSerializer,
 )
 class ChangesViewSet(ApiMixin, viewsets.GenericViewSet):
     permission_classes = [ChangesPermissions]
