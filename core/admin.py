@@ -13,6 +13,7 @@ from django.db import models, transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_access import DeclaredPermissionsMixin, model_admin_requires
+from core.admin_paging import LargeListMixin
 from core.admin_versions import ConcurrentEditMixin
 from core.services import tracked_delete, tracked_save
 
@@ -23,15 +24,17 @@ class TrackedInlineMixin:
     extra = 0
 
 
-class TrackedAdmin(ConcurrentEditMixin, DeclaredPermissionsMixin, SimpleHistoryAdmin):
+class TrackedAdmin(
+    LargeListMixin, ConcurrentEditMixin, DeclaredPermissionsMixin, SimpleHistoryAdmin
+):
     """A ModelAdmin whose writes go through `tracked_save` / `tracked_delete`, and whose
     change form refuses to save over a change made since it was opened
-    (`core.admin_versions`)."""
+    (`core.admin_versions`). Its lists estimate their count past 10,000 rows
+    (`core.admin_paging`)."""
 
     history_list_display = ["door", "actor_name"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_per_page = 50
-    show_full_result_count = False
 
     def get_inlines(self, request, obj):
         """Inlines that have nothing to show on the add page say so with `show_on_add`."""

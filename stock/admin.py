@@ -15,6 +15,7 @@ from core.admin_access import (
     model_admin_requires,
     register_action_permission,
 )
+from core.admin_paging import LargeListMixin
 from core.values import format_date
 from core.weblinks import web_link
 from inventory.admin import CountryAdmin, WeaponSystemAdmin
@@ -88,7 +89,10 @@ class EstimateInline(EstimateRangesMixin, admin.TabularInline):
         "why",
     ]
     readonly_fields = fields
-    verbose_name_plural = "current stock estimates (derived from the ledger)"
+    verbose_name_plural = (
+        "current stock estimates (derived from the ledger; the 100 with the most records — "
+        "all of them in Stock estimates)"
+    )
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -96,8 +100,21 @@ class EstimateInline(EstimateRangesMixin, admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    #: A country or system page lists this many estimates at most (those with the most
+    #: records); the estimates list has them all. A big holder has thousands.
+    shown = 100
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("holder", "system")
+        queryset = super().get_queryset(request).select_related("holder", "system")
+        object_id = getattr(getattr(request, "resolver_match", None), "kwargs", {}).get("object_id")
+        if object_id and str(object_id).isdigit():
+            biggest = (
+                StockEstimate.objects.filter(**{f"{self.fk_name}_id": int(object_id)})
+                .order_by("-record_count", "pk")
+                .values_list("pk", flat=True)[: self.shown]
+            )
+            queryset = queryset.filter(pk__in=list(biggest))
+        return queryset
 
     @admin.display(description="flags")
     def flags(self, obj):
@@ -160,7 +177,7 @@ def refresh_estimates_now(modeladmin, request, queryset):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(LargeListMixin, DeclaredPermissionsMixin, admin.ModelAdmin):
     """The stock ledger, read-only: rows are posted and cancelled by the records' services."""
 
     list_display = [
@@ -180,9 +197,11 @@ class LedgerEntryAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
     list_filter = ["kind", "is_cancelled", "date_precision"]
     list_select_related = ["holder", "system"]
     search_fields = ["origin_label", "holder__name", "system__name", "origin_model"]
-    date_hierarchy = "posted_at"
+    # Newest first, by the primary key's index: the model's ordering (holder, system: their
+    # names) sorted all 1.8 M rows at a million records (8 s); no date hierarchy (its
+    # DISTINCT over posted_at read the whole table).
+    ordering = ["-id"]
     list_per_page = 100
-    show_full_result_count = False
 
     @admin.display(description="date", ordering="date")
     def when(self, obj):
@@ -232,7 +251,9 @@ class InconsistentFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockEstimate)
-class StockEstimateAdmin(DeclaredPermissionsMixin, EstimateRangesMixin, admin.ModelAdmin):
+class StockEstimateAdmin(
+    LargeListMixin, DeclaredPermissionsMixin, EstimateRangesMixin, admin.ModelAdmin
+):
     list_display = [
         "holder",
         "system",
@@ -252,7 +273,9 @@ class StockEstimateAdmin(DeclaredPermissionsMixin, EstimateRangesMixin, admin.Mo
     autocomplete_fields = ["holder", "system"]
     actions = [refresh_selected]
     list_per_page = 100
-    show_full_result_count = False
+    # By the ids of the unique (holder, system, scope) index: the model's ordering (holder
+    # and system names) sorted all 550,000 estimates at a million records (3 s a page).
+    ordering = ["holder_id", "system_id", "scope"]
     fieldsets = [
         (None, {"fields": ["holder", "system", "scope", "computed_at"]}),
         (
@@ -606,7 +629,7 @@ def split_reports(modeladmin, request, queryset):
 
 
 @admin.register(MovementReport)
-class MovementReportAdmin(DecideMixin, admin.ModelAdmin):
+class MovementReportAdmin(LargeListMixin, DecideMixin, admin.ModelAdmin):
     """Every report the matching reads, with its dataset and its movement, if any."""
 
     list_display = [

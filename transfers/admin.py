@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 
 from core.admin import TrackedAdmin
 from core.admin_access import model_admin_requires
+from core.admin_paging import LargeListMixin
 from core.forms import format_partial_date
 from core.weblinks import web_link
 from transfers.admin_filters import DateRangeFilter, GradeFilter, SystemFamilyFilter
@@ -806,7 +807,7 @@ class CitationAdmin(TrackedAdmin):
         citation_delete(citation=obj, actor=request.user)
 
 
-class HistoryEntryAdmin(admin.ModelAdmin):
+class HistoryEntryAdmin(LargeListMixin, admin.ModelAdmin):
     """Read-only list of a model's history rows: what survives a deletion is found here."""
 
     list_display = ["history_date", "history_type", "id", "__str__", "door", "actor_name"]

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.functional import cached_property
 from rest_framework import serializers
@@ -109,9 +110,17 @@ class RowPlan:
     def represent(self, row: Row) -> dict:
         return {name: read(row) for name, read in self.readers}
 
-    def page(self, queryset: models.QuerySet, pks, ordered_as: models.QuerySet) -> list[dict]:
+    def page(
+        self,
+        queryset: models.QuerySet,
+        pks,
+        ordered_as: models.QuerySet,
+        count: models.QuerySet | None = None,
+    ):
         """The representations of the rows of `queryset` whose pk is in `pks` (ids, or a
-        subquery of them), in the order of `ordered_as`."""
+        subquery of them), in the order of `ordered_as`. With `count` (a queryset), returns
+        (representations, the number of rows of `count`), the number read in the same
+        query as the rows (None when there are no rows)."""
         order = [str(term).lstrip("-") for term in ordered_as.query.order_by]
         if any(name in ordered_as.query.annotations for name in order):
             # Ordered by an annotation (a search rank): read the rows from the ordered queryset
@@ -120,15 +129,24 @@ class RowPlan:
         rows = queryset.filter(pk__in=pks).prefetch_related(None)
         if ordered_as.query.order_by or not ordered_as.query.default_ordering:
             rows = rows.order_by(*ordered_as.query.order_by)
+        lookups = self.lookups()
+        if count is not None:
+            sql, params = count.order_by().values("pk").query.sql_with_params()
+            total = RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS counted", params)  # noqa: S611
+            rows = rows.annotate(_page_count=total)
+            lookups = [*lookups, "_page_count"]
         build = self.row
         page = {}
-        for item in rows.values_list(*self.lookups()):
+        total_count = None
+        for item in rows.values_list(*lookups):
             row = build(item)
             page[row.pk] = row
+            total_count = item[-1]
         for embedded in self.embedded:
             embedded.attach(page)
         represent = self.represent
-        return [represent(row) for row in page.values()]
+        data = [represent(row) for row in page.values()]
+        return data if count is None else (data, total_count)
 
 
 @dataclass

@@ -148,17 +148,27 @@ class ServiceViewSet(ApiMixin, viewsets.ModelViewSet):
     # -- actions --------------------------------------------------------------------------
 
     def list(self, request, *args, **kwargs):
-        """The page as rows (see `core.api.rows`): one query reads the page's rows,
-        its ids a subquery of the filtered, ordered queryset; model instances only when the
-        serializer needs them."""
+        """The page as rows (see `core.api.rows`): one query reads the page's rows and the
+        count of the list, the page's ids a subquery of the filtered, ordered queryset;
+        model instances only when the serializer needs them."""
         queryset = self.filter_queryset(self.get_queryset())
         plan = cached_row_plan(
             self.get_serializer_class(), queryset.query.annotations, self.get_serializer_context()
         )
-        if plan is None or not hasattr(self.paginator, "page_of"):
+        if plan is None or not hasattr(self.paginator, "slice_of"):
             return super().list(request, *args, **kwargs)
-        page = self.paginator.page_of(queryset.prefetch_related(None).values("pk"), request)
-        data = plan.page(self.get_queryset(), page.object_list, ordered_as=queryset)
+        ids = queryset.prefetch_related(None).values("pk")
+        page_ids = self.paginator.slice_of(ids, request)
+        if page_ids is None:  # page=last: count first
+            page = self.paginator.page_of(ids, request)
+            data = plan.page(self.get_queryset(), page.object_list, ordered_as=queryset)
+            return self.get_paginated_response(data)
+        # the count rides along with the page's rows (one round trip); a page with no rows
+        # (past the end, or an empty list) counts on its own
+        data, count = plan.page(self.get_queryset(), page_ids, ordered_as=queryset, count=ids)
+        if count is None:
+            count = ids.count()
+        self.paginator.counted(count)
         return self.get_paginated_response(data)
 
     def retrieve(self, request, *args, **kwargs):

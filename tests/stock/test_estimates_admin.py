@@ -83,3 +83,22 @@ def test_nobody_edits_an_estimate_or_a_ledger_row_by_hand(editor_client, estimat
     url = reverse("admin:stock_stockestimate_change", args=[estimate.pk])
     assert editor_client.post(url, {"on_hand_low": 1}).status_code == 403
     assert editor_client.get(reverse("admin:stock_ledgerentry_add")).status_code == 403
+
+
+def test_a_big_holders_page_lists_its_estimates_with_the_most_records(
+    viewer_client, estimates, monkeypatch
+):
+    from stock.admin import HolderEstimateInline
+
+    ua = state("UA")
+    mine = StockEstimate.objects.filter(holder=ua)
+    assert mine.count() > 2
+    monkeypatch.setattr(HolderEstimateInline, "shown", 2)
+    page = viewer_client.get(reverse("admin:inventory_country_change", args=[ua.pk]))
+    links = {
+        estimate.pk
+        for estimate in mine
+        if reverse("admin:stock_stockestimate_change", args=[estimate.pk]) in page.content.decode()
+    }
+    biggest = set(mine.order_by("-record_count", "pk").values_list("pk", flat=True)[:2])
+    assert links == biggest

@@ -260,3 +260,55 @@ def test_lists_read_as_rows_answer_what_model_instances_would(api, url, monkeypa
     assert used == [True], f"{url} did not take the row path"
     assert fast.status_code == slow.status_code == 200
     assert fast.content == slow.content
+
+
+PAGE_EDGE_URLS = [
+    "/api/v1/transfers/?page_size=3&page=last",
+    "/api/v1/transfers/?page_size=3&page=2",
+    "/api/v1/transfers/?page_size=3&page=9",  # past the end: 404
+    "/api/v1/transfers/?page_size=3&donor=XX",  # an empty list
+    "/api/v1/transfers/?page_size=3&page=2&donor=XX",  # past the end of an empty list
+]
+
+
+@pytest.mark.parametrize("url", PAGE_EDGE_URLS)
+def test_the_count_read_with_the_rows_pages_as_the_paginator_did(api, url, monkeypatch):
+    """The row path reads the count in the page's query; past the end, on an empty list and
+    on page=last it answers what DRF's paginator answers."""
+    import core.api.viewsets as viewsets
+
+    _populate(4)
+    fast = api.get(url)
+    monkeypatch.setattr(viewsets, "cached_row_plan", lambda *args, **kwargs: None)
+    slow = api.get(url)
+    assert fast.status_code == slow.status_code
+    assert fast.content == slow.content
+    if fast.status_code == 200:
+        assert fast.json()["count"] == slow.json()["count"]
+
+
+def test_a_list_page_costs_four_queries_with_a_token(api, django_assert_num_queries):
+    """Token and user, the user's and groups' permissions (one UNION), the page's rows with
+    the count, their citations with their sources."""
+    _populate(6)
+    with django_assert_num_queries(4):
+        response = api.get("/api/v1/transfers/?page_size=5")
+    assert response.status_code == 200
+    from transfers.models import Transfer
+
+    body = response.json()
+    assert body["count"] == Transfer.objects.count() == 6
+    assert len(body["results"]) == 5 and body["next"]
+
+
+def test_permissions_read_in_one_query_still_follow_user_and_group(api_client_for, viewer):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    nobody = UserFactory(username="nobody", role=None)
+    assert api_client_for(nobody).get("/api/v1/transfers/").status_code == 403
+    nobody.user_permissions.add(Permission.objects.get(codename="view_transfer"))
+    assert api_client_for(nobody).get("/api/v1/transfers/").status_code == 200
+    assert api_client_for(nobody).get("/api/v1/pledges/").status_code == 403
+    assert api_client_for(viewer).get("/api/v1/pledges/").status_code == 200  # by group

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from transfers.importers.base import run_import
 from transfers.importers.drafts import FileRefused, RowError
 from transfers.importers.holdings import HoldingsImporter
@@ -32,7 +34,7 @@ IMPORTERS = {
 
 def import_file(
     format_name: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     *,
     filename: str = "",
     release: str = "",
@@ -40,7 +42,8 @@ def import_file(
     skip_bad_rows: bool = False,
     actor=None,
 ) -> ImportReport:
-    """Import the bytes of one file in the named format; returns the report."""
+    """Import one file (its bytes, or a binary file open for reading) in the named format;
+    returns the report."""
     try:
         importer_class = IMPORTERS[format_name]
     except KeyError:

@@ -11,12 +11,15 @@ missing ones with their details, aliases and family).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, BinaryIO
 
+import ijson
 from django.utils.dateparse import parse_date, parse_datetime
+from ijson.common import ObjectBuilder
 
 from core.choices import DatePrecision
 from core.spreadsheets import formula_restore
@@ -168,34 +171,112 @@ def record_draft(row: dict[str, Any], line: int) -> RecordDraft:
     )
 
 
+def _refused(exc: Exception) -> FileRefused:
+    return FileRefused(f"the file is not JSON or is truncated ({exc})")
+
+
+_HEAD_SCALARS = {"format", "version", "exported_at"}
+
+
+def _head(stream: BinaryIO) -> Any:
+    """The document without its records: format, version, parties, systems. Reads up to
+    the records when the parties and systems come before them (as our exports write
+    them), else the whole file; leaves the stream at its start."""
+    head: dict[str, Any] = {}
+    try:
+        events = ijson.parse(stream, use_float=True)
+        first = next(events, None)
+        if first is None or first[1] != "start_map":
+            return None
+        for prefix, event, value in events:
+            if prefix in _HEAD_SCALARS and event not in ("start_map", "start_array"):
+                head[prefix] = value
+            elif prefix in ("parties", "systems") and event == "start_array":
+                head[prefix] = list(_array_items(events, prefix))
+            elif (
+                prefix == "records"
+                and event == "start_map"
+                and head.keys()
+                >= {
+                    "parties",
+                    "systems",
+                }
+            ):
+                break
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        raise _refused(exc) from exc
+    stream.seek(0)
+    return head
+
+
+def _array_items(events, prefix: str) -> Iterator[Any]:
+    """The items of the array that has just started at `prefix` (its start event read),
+    built one at a time, up to its end."""
+    builder = None
+    depth = 0
+    for event_prefix, event, value in events:
+        if builder is None:
+            if event == "end_array" and event_prefix == prefix:
+                return
+            builder = ObjectBuilder()
+        builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+        if depth == 0:
+            yield builder.value
+            builder = None
+
+
+def _records(stream: BinaryIO) -> Iterator[tuple[str, Any]]:
+    """(record type, row) for every row under "records", one at a time."""
+    try:
+        events = ijson.parse(stream, use_float=True)
+        for prefix, event, value in events:
+            if prefix == "records" and event == "map_key":
+                _prefix, start, _value = next(events)
+                if start != "start_array":
+                    raise FileRefused(f'"records"."{value}" is not a list')
+                for row in _array_items(events, f"records.{value}"):
+                    yield value, row
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        raise _refused(exc) from exc
+
+
 class NativeJsonImporter(Importer):
     name = "stockpile"
     label = "Stockpile JSON export"
     description = "Stockpile's own JSON export (manage.py export --format json)"
 
     def drafts(self, text: str, report: ImportReport) -> Iterator[RecordDraft]:
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FileRefused(
-                f"the file is not JSON or is truncated ({exc.msg})", line=exc.lineno
-            ) from exc
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
+        yield from self.read(io.BytesIO(text.encode("utf-8")), report)
+
+    def read(self, stream: BinaryIO, report: ImportReport) -> Iterator[RecordDraft]:
+        """Drafts the records as the file is read (ijson): memory stays flat whatever the
+        size of the file. The parties and systems come first in our exports; a document
+        that lists its records before them is read twice (once for them)."""
+        self.document = head = _head(stream)
+        if not isinstance(head, dict) or head.get("format") != FORMAT:
             raise FileRefused(f'this is not a {self.label} (no "format": "{FORMAT}")')
-        if document.get("version") != VERSION:
-            raise FileRefused(f"version {document.get('version')!r} of the format is not known")
-        self.document = document
-        line = 0
-        for record_type in RECORD_TYPES:
-            for row in document.get("records", {}).get(record_type, []):
-                line += 1
-                report.rows += 1
-                try:
-                    yield record_draft({"record_type": record_type, **row}, line)
-                except RowRefused as exc:
-                    report.refuse(line, exc.field, exc.value, exc.message)
+        if head.get("version") != VERSION:
+            raise FileRefused(f"version {head.get('version')!r} of the format is not known")
+        self._setup_done = False
+        for line, (record_type, row) in enumerate(_records(stream), start=1):
+            report.rows += 1
+            try:
+                if record_type not in RECORD_TYPES or not isinstance(row, dict):
+                    raise RowRefused(
+                        "record_type", record_type, f"is not one of {', '.join(RECORD_TYPES)}"
+                    )
+                yield record_draft({"record_type": record_type, **row}, line)
+            except RowRefused as exc:
+                report.refuse(line, exc.field, exc.value, exc.message)
 
     def extra_setup(self, parties, systems, actor) -> None:
+        if getattr(self, "_setup_done", False):
+            return  # once per import, before the first chunk of records
+        self._setup_done = True
         for party in self.document.get("parties", []):
             code = party.get("code", "")
             if code and parties.find(code) is None:

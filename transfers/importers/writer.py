@@ -48,90 +48,125 @@ if TYPE_CHECKING:
     from transfers.importers.base import Importer
 
 
-def _write(
-    importer: Importer,
-    drafts: list[RecordDraft],
-    report: ImportReport,
-    *,
-    actor: Actor,
-    dry_run: bool,
-) -> None:
-    now = timezone.now()
-    clock = time.perf_counter()
-    parties = PartyIndex(actor)
-    systems = SystemIndex(dataset=importer.name)
-    importer.extra_setup(parties, systems, actor)
+class _Writer:
+    """Writes an import one chunk of drafts at a time (inside the import's transaction),
+    so that memory stays flat in the size of the file: the indexes of parties, systems,
+    sources and keys are kept across chunks, the drafts and instances of a chunk are not.
 
-    # 1. resolve names and validate each record (in memory: no query per row)
-    prepared: list[tuple[RecordDraft, models.Model]] = []
-    builder = _Builder()
-    for draft in drafts:
-        if report.refused_rows.intersection(draft.all_lines()):
-            continue
-        try:
-            instance = _instance(draft, parties, systems, builder)
-        except RowRefused as exc:
-            report.refuse(draft.line, exc.field, exc.value, exc.message)
-            continue
-        except RowSkipped as exc:
-            report.skipped.append(f"line {draft.line}: {exc}")
-            continue
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                for message in messages:
-                    report.refuse(draft.line, name, "", message)
-            continue
-        prepared.append((draft, instance))
-    report.parties_created = list(parties.created)
-    clock = report.lap("validate", clock)
-    if report.errors and not report.skip_bad_rows:
-        return
-    prepared = [(d, i) for d, i in prepared if not report.refused_rows.intersection(d.all_lines())]
+    Every chunk is validated; once a row is refused (and bad rows are not skipped),
+    nothing more is written but the remaining chunks are still validated, so that the
+    report lists every refused row; the caller then rolls the transaction back."""
 
-    # 2. systems the file names that the catalogue lacks, in bulk
-    wanted = {systems.key(d.system.name) for d, _ in prepared}
-    report.systems_created = systems.create_pending(parties, actor, keys=wanted)
-    report.names_unresolved = systems.unresolved_created
-    report.proposals_created = systems.proposals_created
-    for draft, instance in prepared:
-        instance.system_id = systems.find(draft.system.name)
+    def __init__(self, importer: Importer, report: ImportReport, *, actor: Actor) -> None:
+        self.importer, self.report, self.actor = importer, report, actor
+        self.now = timezone.now()
+        self.parties = PartyIndex(actor)
+        self.systems = SystemIndex(dataset=importer.name)
+        self.builder = _Builder()
+        self.keys: dict[str, int] = {}  # native format: the keys of pledges -> their ids
+        self.touched: set[tuple[int, int]] = set()
+        self.by_content: dict[type[models.Model], dict[tuple, list[models.Model]]] = {}
 
-    # 3. sources, in bulk, matched by canonical URL or title
-    source_ids = _sources(prepared, report, actor)
-    clock = report.lap("systems and sources", clock)
+    def write(self, drafts: list[RecordDraft]) -> None:
+        report, parties, systems, actor = self.report, self.parties, self.systems, self.actor
+        clock = time.perf_counter()
+        self.builder.cleaned.clear()  # values cleaned once per chunk: memory stays flat
+        self.importer.extra_setup(parties, systems, actor)
 
-    # 4. records and citations, per model in order (pledges before the transfers that
-    # fulfil them)
-    keys: dict[str, int] = {}
-    touched: set[tuple[int, int]] = set()
-    by_model: dict[type[models.Model], list[tuple[RecordDraft, models.Model]]] = defaultdict(list)
-    for draft, instance in prepared:
-        by_model[draft.model].append((draft, instance))
-    for model in MODEL_ORDER:
-        batch = by_model.get(model, [])
-        if not batch:
-            continue
-        for draft, instance in batch:
-            if draft.pledge_key:
-                instance.pledge_id = keys.get(draft.pledge_key)
-        written = _records(model, batch, report, source_ids, actor, now)
-        if model in (Pledge, Transfer):
-            _roles(model, batch, parties, source_ids, report, actor)
-        clock = report.lap("records, citations, history", clock)
-        for draft, instance in batch:
-            if draft.key and instance.pk:
-                keys[draft.key] = instance.pk
-        if written:
-            # the same rules as a single write (pledges follow deliveries, the ledger),
-            # from the instances just written: nothing is read back; matched once below
-            touched |= records_after_write(
-                model=model, ids=list(written), records=written.values(), actor=actor, match=False
-            )
-            clock = report.lap("stock ledger", clock)
-    # 5. the new reports meet the reports of other datasets: one movement, counted once
-    if touched:
-        report.movements = movements_match(touched)
-        report.lap("matching", clock)
+        # 1. resolve names and validate each record (in memory: no query per row)
+        prepared: list[tuple[RecordDraft, models.Model]] = []
+        for draft in drafts:
+            if report.refused_rows.intersection(draft.all_lines()):
+                continue
+            try:
+                instance = _instance(draft, parties, systems, self.builder)
+            except RowRefused as exc:
+                report.refuse(draft.line, exc.field, exc.value, exc.message)
+                continue
+            except RowSkipped as exc:
+                report.skipped.append(f"line {draft.line}: {exc}")
+                continue
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    for message in messages:
+                        report.refuse(draft.line, name, "", message)
+                continue
+            prepared.append((draft, instance))
+        report.parties_created = list(parties.created)
+        clock = report.lap("validate", clock)
+        if report.errors and not report.skip_bad_rows:
+            return
+        prepared = [
+            (d, i) for d, i in prepared if not report.refused_rows.intersection(d.all_lines())
+        ]
+
+        # 2. systems the file names that the catalogue lacks, in bulk
+        wanted = {systems.key(d.system.name) for d, _ in prepared}
+        report.systems_created += systems.create_pending(parties, actor, keys=wanted)
+        report.names_unresolved = systems.unresolved_created
+        report.proposals_created = systems.proposals_created
+        for draft, instance in prepared:
+            instance.system_id = systems.find(draft.system.name)
+
+        # 3. sources, in bulk, matched by canonical URL or title
+        source_ids = _sources(prepared, report, actor, {})
+        clock = report.lap("systems and sources", clock)
+
+        # 4. records and citations, per model in order (pledges before the transfers that
+        # fulfil them; a file lists them in that order, so earlier chunks hold the pledges)
+        by_model: dict[type[models.Model], list[tuple[RecordDraft, models.Model]]] = defaultdict(
+            list
+        )
+        for draft, instance in prepared:
+            by_model[draft.model].append((draft, instance))
+        for model in MODEL_ORDER:
+            batch = by_model.get(model, [])
+            if not batch:
+                continue
+            for draft, instance in batch:
+                if draft.pledge_key:
+                    instance.pledge_id = self.keys.get(draft.pledge_key)
+            written = _records(model, batch, report, source_ids, actor, self.now, self)
+            if model in (Pledge, Transfer):
+                _roles(model, batch, parties, source_ids, report, actor)
+            clock = report.lap("records, citations, history", clock)
+            if model is Pledge:  # what later transfers may name as the pledge they fulfil
+                for draft, instance in batch:
+                    if draft.key and instance.pk:
+                        self.keys[draft.key] = instance.pk
+            if written:
+                # the same rules as a single write (pledges follow deliveries, the ledger),
+                # from the instances just written: nothing is read back; matched once at
+                # the end
+                self.touched |= records_after_write(
+                    model=model,
+                    ids=list(written),
+                    records=written.values(),
+                    actor=actor,
+                    match=False,
+                )
+                clock = report.lap("stock ledger", clock)
+
+    def finish(self) -> None:
+        """5. the new reports meet the reports of other datasets: one movement, counted
+        once."""
+        if self.touched and not (self.report.errors and not self.report.skip_bad_rows):
+            clock = time.perf_counter()
+            self.report.movements = movements_match(self.touched)
+            self.report.lap("matching", clock)
+
+    def stored_by_content(self, model: type[models.Model]) -> dict[tuple, list[models.Model]]:
+        """The stored records of this model without a key, by content (fields and
+        citations); read once per import, before the first of them is written."""
+        found = self.by_content.get(model)
+        if found is None:
+            found = self.by_content[model] = defaultdict(list)
+            blank = list(model.objects.filter(external_id=""))
+            cites = _citations_of(model, [o.pk for o in blank])
+            for obj in blank:
+                key = (_comparable(obj, model), _citation_set(cites.get(obj.pk, [])))
+                found[key].append(obj)
+        return found
 
 
 class _Builder:
@@ -221,12 +256,16 @@ def _instance(
     return instance
 
 
-def _sources(prepared, report: ImportReport, actor: Actor) -> dict[str, int]:
+def _sources(prepared, report: ImportReport, actor: Actor, ids: dict[str, int]) -> dict[str, int]:
+    """Adds the ids of the sources this chunk cites to `ids` (found or created)."""
     drafts: dict[str, SourceDraft] = {}
     for draft, _ in prepared:
         for citation in draft.citations:
-            drafts.setdefault(citation.source.key, citation.source)
-    ids = sources_by_key(drafts)
+            if citation.source.key not in ids:
+                drafts.setdefault(citation.source.key, citation.source)
+    if not drafts:
+        return ids
+    ids.update(sources_by_key(drafts))
     new = []
     for key, spec in drafts.items():
         if key in ids:
@@ -241,7 +280,7 @@ def _sources(prepared, report: ImportReport, actor: Actor) -> dict[str, int]:
         created = tracked_bulk_create(Source, [s for _, s in new], actor=actor)
         for (key, _), source in zip(new, created, strict=True):
             ids[key] = source.pk
-        report.sources_created = len(created)
+        report.sources_created += len(created)
     return ids
 
 
@@ -268,6 +307,7 @@ def _records(
     source_ids: dict[str, int],
     actor: Actor,
     now: dt.datetime,
+    writer: _Writer,
 ) -> dict[int, models.Model]:
     """Create, update or leave each record; returns the records whose ledger must be
     posted (by id, as written)."""
@@ -281,12 +321,9 @@ def _records(
             existing[obj.external_id] = obj
     # Records without a key (entered by hand, exported natively) are the same record when
     # everything about them, citations included, is the same.
-    by_content: dict[tuple, list[models.Model]] = defaultdict(list)
+    by_content: dict[tuple, list[models.Model]] = {}
     if any(not d.external_id for d, _ in batch):
-        blank = list(model.objects.filter(external_id=""))
-        cites = _citations_of(model, [o.pk for o in blank])
-        for obj in blank:
-            by_content[(_comparable(obj, model), _citation_set(cites.get(obj.pk, [])))].append(obj)
+        by_content = writer.stored_by_content(model)
 
     delivered: set[int] = set()
     if model is Pledge and existing:

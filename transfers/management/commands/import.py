@@ -38,14 +38,15 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
-        report = import_file(
-            options["format"],
-            path.read_bytes(),
-            filename=path.name,
-            release=options["release"],
-            dry_run=options["dry_run"],
-            skip_bad_rows=options["skip_bad_rows"],
-        )
+        with path.open("rb") as stream:  # read as a stream by the formats that can
+            report = import_file(
+                options["format"],
+                stream,
+                filename=path.name,
+                release=options["release"],
+                dry_run=options["dry_run"],
+                skip_bad_rows=options["skip_bad_rows"],
+            )
         self.stdout.write(report.summary())
         if not report.ok:
             raise CommandError("import refused: nothing was written")
