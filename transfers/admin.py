@@ -25,6 +25,7 @@ from core.forms import format_partial_date
 from core.weblinks import web_link
 from transfers.admin_filters import DateRangeFilter, GradeFilter, SystemFamilyFilter
 from transfers.admin_forms import CitationInlineForm, RecordAdminForm, SourceAdminForm
+from transfers.ledger import ledger_posted_once
 from transfers.models import (
     Authorization,
     Citation,
@@ -43,6 +44,20 @@ from transfers.services import (
     record_save,
     source_delete,
 )
+
+
+class OneLedgerPostMixin:
+    """A form, with its inline citations, or a bulk delete posts the stock ledger once, at
+    the end of the request's transaction (`transfers.ledger.ledger_posted_once`): not once
+    for the record and again for each citation."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with ledger_posted_once():
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_queryset(self, request, queryset):
+        with ledger_posted_once():
+            super().delete_queryset(request, queryset)
 
 
 class CitationInline(admin.StackedInline):
@@ -83,7 +98,7 @@ KEPT_FIELDS = ("system", "kind", "supplier", "donor", "grantor", "status", "basi
 KEPT_CITATION_FIELDS = ("source", "stance", "attribution", "reliability", "credibility")
 
 
-class RecordAdmin(TrackedAdmin):
+class RecordAdmin(OneLedgerPostMixin, TrackedAdmin):
     """Common admin of the five record types."""
 
     form = RecordAdminForm
@@ -507,7 +522,7 @@ class SourceAdmin(TrackedAdmin):
 
 
 @admin.register(Citation)
-class CitationAdmin(TrackedAdmin):
+class CitationAdmin(OneLedgerPostMixin, TrackedAdmin):
     list_display = ["id", "source", "record_label", "grade", "stance", "attribution"]
     list_filter = ["stance", "attribution", "reliability", "credibility"]
     list_select_related = [

@@ -10,7 +10,6 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
     response_schema_conformance,
@@ -18,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
+from core.api.tokens import api_token_create
 from tests.factories import CitationFactory, HoldingFactory, PledgeFactory, UserFactory
 
 # The schema is behind login unless the site is public; the fuzzer reads it as the public.
@@ -70,8 +70,8 @@ def editor_headers(db):
     CitationFactory()
     PledgeFactory()
     HoldingFactory()
-    token, _ = Token.objects.get_or_create(user=user)
-    yield {"Authorization": f"Token {token.key}"}
+    _, token = api_token_create(user=user)
+    yield {"Authorization": f"Token {token}"}
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 
