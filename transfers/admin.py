@@ -51,9 +51,12 @@ class OneLedgerPostMixin:
     the end of the request's transaction (`transfers.ledger.ledger_posted_once`): not once
     for the record and again for each citation."""
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        with ledger_posted_once():
-            return super().changeform_view(request, object_id, form_url, extra_context)
+    def _changeform_view(self, request, object_id, form_url, extra_context):
+        if request.method != "POST":
+            return super()._changeform_view(request, object_id, form_url, extra_context)
+        # inside the admin's own transaction: no savepoint of its own
+        with ledger_posted_once(savepoint=False):
+            return super()._changeform_view(request, object_id, form_url, extra_context)
 
     def delete_queryset(self, request, queryset):
         with ledger_posted_once():

@@ -192,17 +192,21 @@ _write = threading.local()
 
 
 @contextlib.contextmanager
-def ledger_posted_once() -> Iterator[None]:
+def ledger_posted_once(*, savepoint: bool = True) -> Iterator[None]:
     """One write, one ledger post: inside this block (and the transaction it opens),
     `records_post_ledger` only collects; when the outermost block ends without an error, the
     collected records (a record and its citations, the pledge a transfer fulfils, …) post
     together — one `ledger_post`, one matching — still inside the transaction. A record with
     1,000 citations is regraded once, not 1,000 times. The services open it for each write;
-    the API's serializers and the admin's change form open it around a whole request."""
+    the API's serializers and the admin's change form open it around a whole request.
+
+    Each block is `transaction.atomic(savepoint=savepoint)`: a nested one is a savepoint, as
+    the services' own blocks were, so a caller may catch a refusal and go on."""
     if getattr(_write, "current", None) is not None:
-        yield
+        with transaction.atomic(savepoint=savepoint):
+            yield
         return
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         _write.current = pending = _OneWrite()
         try:
             yield
