@@ -104,7 +104,7 @@ def errors_are_json(ctx, response, case):
     return None
 
 
-def test_the_schema_states_the_pagination_limits_and_an_existing_party(settings):
+def test_the_schema_states_the_pagination_limits_and_an_existing_party(db, settings):
     from drf_spectacular.generators import SchemaGenerator
 
     from inventory.models import Country
