@@ -5,6 +5,7 @@ CELERY_BROKER_URL. See README.md, "Configuration".
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,7 +51,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -325,6 +326,17 @@ STOCKPILE_API_TOKEN_FAILURE_LIMIT = int(os.environ.get("STOCKPILE_API_TOKEN_FAIL
 STOCKPILE_API_TOKEN_FAILURE_WINDOW = int(
     os.environ.get("STOCKPILE_API_TOKEN_FAILURE_WINDOW", "600")
 )
+# API tokens (django-rest-knox, core.api.tokens): stored as SHA-512 digests, shown in full
+# once when created, then only by their prefix; every token expires (default 90 days, at
+# most STOCKPILE_API_TOKEN_MAX_DAYS).
+STOCKPILE_API_TOKEN_DAYS = int(os.environ.get("STOCKPILE_API_TOKEN_DAYS", "90"))
+STOCKPILE_API_TOKEN_MAX_DAYS = int(os.environ.get("STOCKPILE_API_TOKEN_MAX_DAYS", "365"))
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=STOCKPILE_API_TOKEN_DAYS),
+    "TOKEN_PREFIX": "stk_",  # recognisable by secret scanners
+    "AUTO_REFRESH": False,  # a token's end is fixed when it is made
+    "AUTH_HEADER_PREFIX": "Token",
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stockpile API",
     "DESCRIPTION": "Weapon systems held, pledged and transferred, with their sources. "

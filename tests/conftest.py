@@ -147,16 +147,19 @@ def api_client_for(db):
     """`api_client_for(user)`: an APIClient authenticated with the user's token (a fresh
     anonymous client for None)."""
     from django.core.cache import cache
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from core.api.tokens import api_token_create
+
     cache.clear()  # throttle counters
+    tokens: dict[int, str] = {}
 
     def build(user=None):
         client = APIClient()
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            if user.pk not in tokens:
+                tokens[user.pk] = api_token_create(user=user)[1]
+            client.credentials(HTTP_AUTHORIZATION=f"Token {tokens[user.pk]}")
         return client
 
     return build

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from axes.models import AccessAttempt
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.api.tokens import api_token_create
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +82,7 @@ def test_wrong_tokens_are_counted_and_then_refused_with_429(settings):
     cache.clear()
     settings.STOCKPILE_API_TOKEN_FAILURE_LIMIT = 3
     user = UserFactory(username="reader", role="viewer")
-    good = Token.objects.create(user=user).key
+    good = api_token_create(user=user)[1]
     client = APIClient(REMOTE_ADDR="10.0.0.7")
     for n in range(3):
         response = client.get("/api/v1/pledges/", HTTP_AUTHORIZATION=f"Token wrong{n}")

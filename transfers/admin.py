@@ -26,6 +26,7 @@ from core.forms import format_partial_date
 from core.weblinks import web_link
 from transfers.admin_filters import DateRangeFilter, GradeFilter, SystemFamilyFilter
 from transfers.admin_forms import CitationInlineForm, RecordAdminForm, SourceAdminForm
+from transfers.ledger import ledger_posted_once
 from transfers.models import (
     CITED_FIELDS,
     Authorization,
@@ -57,6 +58,23 @@ from transfers.services import (
     system_fact_delete,
     system_fact_save,
 )
+
+
+class OneLedgerPostMixin:
+    """A form, with its inline citations, or a bulk delete posts the stock ledger once, at
+    the end of the request's transaction (`transfers.ledger.ledger_posted_once`): not once
+    for the record and again for each citation."""
+
+    def _changeform_view(self, request, object_id, form_url, extra_context):
+        if request.method != "POST":
+            return super()._changeform_view(request, object_id, form_url, extra_context)
+        # inside the admin's own transaction: no savepoint of its own
+        with ledger_posted_once(savepoint=False):
+            return super()._changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_queryset(self, request, queryset):
+        with ledger_posted_once():
+            super().delete_queryset(request, queryset)
 
 
 class CitationInline(admin.StackedInline):
@@ -122,7 +140,7 @@ KEPT_FIELDS = ("system", "kind", "supplier", "donor", "grantor", "status", "basi
 KEPT_CITATION_FIELDS = ("source", "stance", "attribution", "reliability", "credibility")
 
 
-class RecordAdmin(TrackedAdmin):
+class RecordAdmin(OneLedgerPostMixin, TrackedAdmin):
     """Common admin of the five record types."""
 
     form = RecordAdminForm
@@ -784,7 +802,7 @@ class SourceAdmin(TrackedAdmin):
 
 
 @admin.register(Citation)
-class CitationAdmin(TrackedAdmin):
+class CitationAdmin(OneLedgerPostMixin, TrackedAdmin):
     list_display = ["id", "source", "record_label", "grade", "stance", "attribution"]
     list_filter = ["stance", "attribution", "reliability", "credibility"]
     list_select_related = ["source", *CITED_FIELDS]

@@ -16,7 +16,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -36,6 +35,7 @@ from transfers.choices import (
     PledgeStatus,
     SourceType,
 )
+from transfers.ledger import ledger_posted_once
 from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Source, Transfer
 from transfers.selectors import record_warnings
 from transfers.services import record_create, source_get_or_create
@@ -294,7 +294,7 @@ def _create(request, source_form, rows) -> list | None:
     """Create the source and every record, or nothing (errors go onto the rows)."""
     created = []
     try:
-        with transaction.atomic():
+        with ledger_posted_once():  # the whole story: one ledger post
             try:
                 source, _ = source_form.source_for(request.user)
             except ValidationError as exc:

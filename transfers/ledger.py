@@ -17,10 +17,12 @@ importers use the same path as a single save.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from django.db import models
+from django.db import models, transaction
 
 from stock.choices import LedgerKind
 from stock.estimates import Range, counted, range_minus, range_sum
@@ -177,6 +179,43 @@ def _postings(model: type[models.Model], queryset) -> dict[Origin, list[EntrySpe
     return _postings_of(model, list(queryset.select_related(*RELATED[model])))
 
 
+class _OneWrite:
+    """What the records of one write will post, collected until the write ends."""
+
+    def __init__(self) -> None:
+        self.ids: dict[type[models.Model], set[int]] = defaultdict(set)
+        self.given: dict[type[models.Model], dict[int, models.Model]] = defaultdict(dict)
+        self.match = False
+
+
+_write = threading.local()
+
+
+@contextlib.contextmanager
+def ledger_posted_once(*, savepoint: bool = True) -> Iterator[None]:
+    """One write, one ledger post: inside this block (and the transaction it opens),
+    `records_post_ledger` only collects; when the outermost block ends without an error, the
+    collected records (a record and its citations, the pledge a transfer fulfils, …) post
+    together — one `ledger_post`, one matching — still inside the transaction. A record with
+    1,000 citations is regraded once, not 1,000 times. The services open it for each write;
+    the API's serializers and the admin's change form open it around a whole request.
+
+    Each block is `transaction.atomic(savepoint=savepoint)`: a nested one is a savepoint, as
+    the services' own blocks were, so a caller may catch a refusal and go on."""
+    if getattr(_write, "current", None) is not None:
+        with transaction.atomic(savepoint=savepoint):
+            yield
+        return
+    with transaction.atomic(savepoint=savepoint):
+        _write.current = pending = _OneWrite()
+        try:
+            yield
+        finally:
+            _write.current = None
+        if pending.ids:
+            _post(pending.ids, pending.given, match=pending.match)
+
+
 def records_post_ledger(
     model: type[models.Model],
     ids: Iterable[int],
@@ -191,22 +230,46 @@ def records_post_ledger(
     the other ids are read from the database. Then the reports in the touched pairs are
     matched into movements (`stock.matching.movements_match`), unless `match=False` (an
     import matches once, after all its models are posted).
+
+    Inside `ledger_posted_once()` nothing is posted yet (and the empty set is returned):
+    the ids join the write's one post at the end of the block.
     """
     if model not in LEDGER_MODELS:
         return set()
-    ids = sorted(set(ids))
+    ids = set(ids)
     given = {record.pk: record for record in records if record.pk is not None}
-    postings: dict[Origin, list[EntrySpec]] = dict.fromkeys(
-        ((model._meta.label_lower, pk) for pk in ids), []
-    )
-    known = [given[pk] for pk in ids if pk in given]
-    if known:
-        _attach_related(model, known)
-        postings.update(_postings_of(model, known))
-    missing = [pk for pk in ids if pk not in given]
-    for start in range(0, len(missing), 2000):
-        chunk = missing[start : start + 2000]
-        postings.update(_postings(model, model.objects.filter(pk__in=chunk)))
+    pending = getattr(_write, "current", None)
+    if pending is None:
+        return _post({model: ids}, {model: given}, match=match)
+    pending.ids[model] |= ids
+    for pk in ids:  # the latest word on a record: as given now, else read at the end
+        if pk in given:
+            pending.given[model][pk] = given[pk]
+        else:
+            pending.given[model].pop(pk, None)
+    pending.match |= match
+    return set()
+
+
+def _post(
+    ids: dict[type[models.Model], set[int]],
+    given: dict[type[models.Model], dict[int, models.Model]],
+    *,
+    match: bool,
+) -> set[tuple[int, int]]:
+    postings: dict[Origin, list[EntrySpec]] = {}
+    for model, model_ids in ids.items():
+        model_ids = sorted(model_ids)
+        in_memory = given.get(model, {})
+        postings.update(dict.fromkeys(((model._meta.label_lower, pk) for pk in model_ids), []))
+        known = [in_memory[pk] for pk in model_ids if pk in in_memory]
+        if known:
+            _attach_related(model, known)
+            postings.update(_postings_of(model, known))
+        missing = [pk for pk in model_ids if pk not in in_memory]
+        for start in range(0, len(missing), 2000):
+            chunk = missing[start : start + 2000]
+            postings.update(_postings(model, model.objects.filter(pk__in=chunk)))
     stale = ledger_post(postings)
     if match:  # also unchanged rows: a new citation can change a record's dataset
         posted = {(spec.holder_id, spec.system_id) for specs in postings.values() for spec in specs}

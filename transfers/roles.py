@@ -25,7 +25,7 @@ ADMINISTRATOR = "administrator"
 ROLE_NAMES = (VIEWER, EDITOR, ADMINISTRATOR)
 
 APPS = ("inventory", "stock", "transfers", "reports")
-ADMIN_EXTRA_APPS = ("auth", "authtoken", "django_celery_beat", "axes")
+ADMIN_EXTRA_APPS = ("auth", "knox", "django_celery_beat", "axes")
 # Derived data that editors may view but not change by hand.
 READ_ONLY_FOR_EDITORS = (
     "ledgerentry",

@@ -3,7 +3,8 @@
 The admin, the API, the importers and the tasks all call these functions, so validation,
 history (and, later, the stock ledger) cannot be skipped by one door. Each function is
 keyword-only, validates with full_clean() and runs in one transaction: when it refuses,
-nothing is written.
+nothing is written. Each write posts the stock ledger once, at its end, for everything it
+touched (`transfers.ledger.ledger_posted_once`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.db import models, transaction
 
 from core.services import Actor, tracked_bulk_update, tracked_delete, tracked_save
 from transfers.choices import PledgeStatus
-from transfers.ledger import records_post_ledger
+from transfers.ledger import ledger_posted_once, records_post_ledger
 from transfers.models import (
     CITED_FIELDS,
     Authorization,
@@ -110,18 +111,16 @@ def citation_create(
     record: models.Model,
     source: Source | Mapping[str, Any],
     actor: Actor = None,
-    post_ledger: bool = True,
     **fields: Any,
 ) -> Citation:
     """Cite `source` (a Source, or the fields of one, matched by canonical URL) for `record`."""
-    with transaction.atomic():
+    with ledger_posted_once():
         if not isinstance(source, Source):
             spec = dict(source)
             source, _ = source_get_or_create(actor=actor, **spec)
         citation = Citation(source=source, **{_record_field(record): record}, **fields)
         tracked_save(citation, actor=actor)
-        if post_ledger:
-            _citation_regrade(citation)
+        _citation_regrade(citation)
         return citation
 
 
@@ -134,7 +133,7 @@ def _citation_before(citation: Citation) -> models.Model | None:
 
 def citation_save(*, citation: Citation, actor: Actor = None) -> Citation:
     """Save a citation whose fields are already set (the admin's inline rows)."""
-    with transaction.atomic():
+    with ledger_posted_once():
         before = _citation_before(citation)
         tracked_save(citation, actor=actor)
         _citation_regrade(citation, before=before)
@@ -148,7 +147,7 @@ def citation_update(*, citation: Citation, actor: Actor = None, **fields: Any) -
 
 
 def citation_delete(*, citation: Citation, actor: Actor = None) -> None:
-    with transaction.atomic():
+    with ledger_posted_once():
         record = citation.record
         tracked_delete(citation, actor=actor)
         if record is not None:
@@ -253,18 +252,18 @@ def record_create(
     citations: Iterable[CitationSpec] = (),
     **fields: Any,
 ) -> R:
-    """Create a record of `model` with its citations, all or nothing."""
-    with transaction.atomic():
+    """Create a record of `model` with its citations, all or nothing; one ledger post."""
+    with ledger_posted_once():
         record = tracked_save(model(**fields), actor=actor)
         for spec in citations:
-            citation_create(record=record, actor=actor, post_ledger=False, **spec)
+            citation_create(record=record, actor=actor, **spec)
         _after_record_write(record, actor=actor)
     return record
 
 
 def record_save(*, record: R, actor: Actor = None) -> R:
     """Save a record whose fields are already set (the admin's forms)."""
-    with transaction.atomic():
+    with ledger_posted_once():
         previous = _stored_pledge_id(record)
         tracked_save(record, actor=actor)
         _after_record_write(record, actor=actor, previous_pledge_id=previous)
@@ -279,7 +278,7 @@ def record_update(*, record: R, actor: Actor = None, **fields: Any) -> R:
         raise ValidationError(
             {name: f"{name!r} is not a field of {record._meta.verbose_name}." for name in unknown}
         )
-    with transaction.atomic():
+    with ledger_posted_once():
         previous = _stored_pledge_id(record)
         for name, value in fields.items():
             setattr(record, name, value)
@@ -297,7 +296,7 @@ def record_delete(*, record: models.Model, actor: Actor = None) -> None:
         )
     model, pk = type(record), record.pk
     pledge_id = getattr(record, "pledge_id", None)
-    with transaction.atomic():
+    with ledger_posted_once():
         for role in getattr(record, "roles", PartyRole.objects.none()).all():
             party_role_delete(role=role, actor=actor)
         for citation in Citation.objects.filter(**{_record_field(record): record}):
@@ -358,7 +357,7 @@ def records_move_system(from_id: int, to_id: int, actor: Actor = None) -> int:
 
     moved = 0
     now = timezone.now()
-    with transaction.atomic():
+    with ledger_posted_once():
         for model in RECORD_MODELS:
             records = list(model.objects.filter(system_id=from_id))
             if not records:

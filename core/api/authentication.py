@@ -1,19 +1,32 @@
-"""Token authentication that counts wrong tokens per client address.
+"""Token authentication: hashed, expiring tokens (django-rest-knox, see core.api.tokens)
+that counts wrong tokens per client address.
 
 DRF checks throttles after authentication, so a wrong token was a 401 that no throttle ever
-counted: an address could try tokens without limit. Here each wrong token counts against
-the address in the shared cache; past `STOCKPILE_API_TOKEN_FAILURE_LIMIT` within
-`STOCKPILE_API_TOKEN_FAILURE_WINDOW` seconds, every token request from it is a 429 (with
-Retry-After) before the token is even looked up — the right token included.
+counted: an address could try tokens without limit. Here each wrong (or expired) token
+counts against the address in the shared cache; past `STOCKPILE_API_TOKEN_FAILURE_LIMIT`
+within `STOCKPILE_API_TOKEN_FAILURE_WINDOW` seconds, every token request from it is a 429
+(with Retry-After) before the token is even looked up — the right token included.
+
+The token is found by its prefix and checked against the stored SHA-512 digest in constant
+time, in one query (the user joined). knox's own check also reads all the user's other
+tokens on every request to delete expired ones; here an expired token is deleted when it is
+presented, and `manage.py api_token revoke --expired` clears the rest.
 """
 
 from __future__ import annotations
 
+import binascii
 import time
+from hmac import compare_digest
 
 from django.conf import settings
 from django.core.cache import cache
-from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from django.utils import timezone
+from knox.auth import TokenAuthentication
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from knox.settings import CONSTANTS
+from rest_framework.authentication import get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from core.request_guards import client_ip
@@ -26,6 +39,8 @@ def _key(request) -> str:
 
 
 class CountedTokenAuthentication(TokenAuthentication):
+    keyword = "Token"
+
     def authenticate(self, request):
         words = get_authorization_header(request).split()
         if not words or words[0].lower() != self.keyword.lower().encode():
@@ -46,3 +61,27 @@ class CountedTokenAuthentication(TokenAuthentication):
             remaining = max(1, int(failures["since"] + window - time.time()))
             cache.set(key, failures, timeout=remaining)
             raise
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+    def authenticate_credentials(self, token: bytes):
+        try:
+            text = token.decode("ascii")
+            digest = hash_token(text)
+        except (UnicodeDecodeError, TypeError, ValueError, binascii.Error):
+            raise AuthenticationFailed("Invalid token.") from None
+        candidates = AuthToken.objects.filter(
+            token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH]
+        ).select_related("user")
+        for stored in candidates:
+            if not compare_digest(digest, stored.digest):
+                continue
+            if stored.expiry is not None and stored.expiry <= timezone.now():
+                stored.delete()
+                raise AuthenticationFailed(
+                    f"This token expired on {stored.expiry:%Y-%m-%d}; ask for a new one "
+                    "(docs/api.md, Authentication)."
+                )
+            return self.validate_user(stored)
+        raise AuthenticationFailed("Invalid token.")

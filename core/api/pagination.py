@@ -46,6 +46,32 @@ class StockpilePagination(PageNumberPagination):
             )
         return int(raw)
 
+    def get_schema_operation_parameters(self, view):
+        """What the pagination accepts, stated in the schema: a page from 1 (or "last"), a
+        page size from 1 to the limit."""
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": 'A page number from 1 (or "last"); past the last page: 404.',
+                "schema": {
+                    "oneOf": [
+                        {"type": "integer", "minimum": 1},
+                        {"type": "string", "enum": list(self.last_page_strings)},
+                    ]
+                },
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page, 1 to {self.max_page_size} "
+                f"(default {self.page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
     def paginate_queryset(self, queryset, request, view=None):
         page = self.page_of(queryset, request)
         return None if page is None else list(page)

@@ -5,9 +5,11 @@ in requests)."""
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
@@ -101,11 +103,34 @@ class RefFieldExtension(OpenApiSerializerFieldExtension):
 
     ref_serializer = None
     request_description = ""
+    request_example = None  # an existing reference, for readers and the fuzzer
 
     def map_serializer_field(self, auto_schema, direction):
         if direction == "response":
             return auto_schema.resolve_serializer(self.ref_serializer, direction).ref
-        return {
-            "oneOf": [build_basic_type(OpenApiTypes.STR), build_basic_type(OpenApiTypes.INT)],
+        schema = {
+            "oneOf": [
+                {"type": "string", "minLength": 1, "pattern": r"\S"},
+                {"type": "integer", "minimum": 1},
+            ],
             "description": self.request_description,
+        }
+        if self.request_example is not None:
+            schema["example"] = self.request_example
+        return schema
+
+
+class CountedTokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Token <token>` (core.api.authentication, django-rest-knox tokens)."""
+
+    target_class = "core.api.authentication.CountedTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'An API token with the prefix "Token": `Token stk_…` '
+            "(docs/api.md, Authentication).",
         }

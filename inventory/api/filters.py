@@ -55,7 +55,15 @@ class PartyField(forms.CharField):
         return resolved
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "example": "UA,PL",
+        "description": "Parties, comma-separated: a code (UA, NATO), an alias (UAE) or an id; "
+        "an unknown one is a 400.",
+    }
+)
 class PartyFilter(django_filters.Filter):
     field_class = PartyField
 

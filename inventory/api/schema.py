@@ -10,6 +10,7 @@ class CountryRefFieldExtension(RefFieldExtension):
     target_class = "inventory.api.serializers.CountryRefField"
     ref_serializer = CountryRefSerializer
     request_description = "A party: its code (UA, NATO), an alias (UAE) or its id."
+    request_example = "UA"  # the ISO states exist from the first migration
 
 
 class SystemRefFieldExtension(RefFieldExtension):

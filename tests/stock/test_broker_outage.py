@@ -82,9 +82,9 @@ def own_broker(tmp_path):
 @pytest.fixture
 def editor_api(transactional_db):
     from django.contrib.auth.models import Group, Permission
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from core.api.tokens import api_token_create
     from inventory.services import parties_load
     from transfers.roles import roles_sync
 
@@ -92,7 +92,7 @@ def editor_api(transactional_db):
     roles_sync(Group, Permission)
     user = UserFactory(username="desk", role="editor")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
     return client
 
 

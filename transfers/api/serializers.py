@@ -13,6 +13,7 @@ from core.api.errors import validation_detail
 from core.api.serializers import ServiceModelSerializer
 from inventory.api.serializers import CountryRefField, SystemRefField
 from transfers import services
+from transfers.ledger import ledger_posted_once
 from transfers.models import (
     CITED_FIELDS,
     Authorization,
@@ -292,13 +293,13 @@ class RecordSerializer(ServiceModelSerializer):
         return not (record.citations.exists() if sourced is None else sourced)
 
     def create_service(self, *, actor, citations=(), **fields):
-        with transaction.atomic():
+        with ledger_posted_once():  # the record and its citations: one ledger post
             record = services.record_create(model=self.Meta.model, actor=actor, **fields)
             self._cite(record, citations, actor)
         return record
 
     def update_service(self, instance, *, actor, citations=(), **fields):
-        with transaction.atomic():
+        with ledger_posted_once():
             record = services.record_update(record=instance, actor=actor, **fields)
             self._cite(record, citations, actor)
         return record

@@ -29,8 +29,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
+from core.api.tokens import api_token_create
 from core.quantities import format_range
 from core.values import format_date
 from inventory.models import Country, WeaponSystem
@@ -247,8 +247,8 @@ class Command(BaseCommand):
     def measure(self, page_size: int, repeat: int) -> None:
         user = get_user_model().objects.create_user("benchmark-viewer")
         user.groups.add(Group.objects.get(name="viewer"))
-        token = Token.objects.create(user=user)
-        client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, token = api_token_create(user=user)
+        client = Client(HTTP_AUTHORIZATION=f"Token {token}")
         url = f"/api/v1/transfers/?page_size={page_size}"
 
         def api():
