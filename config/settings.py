@@ -350,7 +350,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name for the date precisions (records' date_precision, sources' published_precision).
-    "ENUM_NAME_OVERRIDES": {"DatePrecisionEnum": "core.choices.DatePrecision"},
+    "ENUM_NAME_OVERRIDES": {
+        "DatePrecisionEnum": "core.choices.DatePrecision",
+        # several choice sets are a field named "kind": each gets its own name
+        "PartyKindEnum": "inventory.choices.PartyKind",
+        "AliasKindEnum": "inventory.choices.AliasKind",
+        "HoldingKindEnum": "transfers.choices.HoldingKind",
+        "ExpenditureKindEnum": "transfers.choices.ExpenditureKind",
+        "AuthorizationKindEnum": "transfers.choices.AuthorizationKind",
+        "PolicyKindEnum": "transfers.choices.PolicyKind",
+        "SystemFactKindEnum": "transfers.choices.SystemFactKind",
+        "MovementKindEnum": "stock.choices.MovementKind",
+    },
 }
 
 # Content-Security-Policy on every page (admin, API pages, the API docs, the report pages):

@@ -224,6 +224,9 @@ class ChangesViewSet(ApiMixin, viewsets.GenericViewSet):
     pagination_class = None
     extra_query_params = tuple(ChangesQuery.base_fields)
 
+    def get_queryset(self):  # the schema's model guess; the list reads the history tables
+        return next(iter(HISTORY_MODELS.values())).history.none()
+
     def list(self, request):
         query = ChangesQuery(request.query_params)
         if not query.is_valid():
