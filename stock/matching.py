@@ -71,6 +71,60 @@ REVIEW_THRESHOLD = 0.4
 
 Block = tuple[str, int, int, int]  # kind, donor id (0: none), holder id, family id
 
+# Editions: datasets that are exports of one register at different dates (SIPRI's 2026 and
+# classic formats: the same deals under two keys). {dataset: (register, rank)}: filled by
+# the layer that names the datasets (`transfers.ledger.register`). Once a newer edition has
+# reports, an older one's are left out whole (superseded, in no movement): both exports
+# imported count what the newest one says, in either order.
+EDITIONS: dict[str, tuple[str, int]] = {}
+
+
+def register_editions(editions: dict[str, tuple[str, int]]) -> None:
+    EDITIONS.update(editions)
+
+
+def superseded_editions() -> list[str]:
+    """The edition datasets left out because a newer edition of their register has
+    reports (one indexed EXISTS per edition, in one statement)."""
+    if not EDITIONS:
+        return []
+    names = sorted(EDITIONS)
+    sql = " UNION ALL ".join(
+        f"SELECT %s WHERE EXISTS (SELECT 1 FROM {MovementReport._meta.db_table} WHERE dataset = %s)"
+        for _ in names
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for name in names for value in (name, name)])
+        present = {row[0] for row in cursor.fetchall()}
+    return sorted(
+        name
+        for name in present
+        if any(
+            EDITIONS[other][0] == EDITIONS[name][0] and EDITIONS[other][1] > EDITIONS[name][1]
+            for other in present
+        )
+    )
+
+
+def _blocks_to_leave(old: list[str]) -> set[Block]:
+    """Blocks where a report of a superseded edition is still in a movement or counted."""
+    if not old:
+        return set()
+    ledger = LedgerEntry._meta.db_table
+    marks = ", ".join(["%s"] * len(old))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT DISTINCT r.kind, COALESCE(r.donor_id, 0), r.holder_id, r.family_id
+            FROM {MovementReport._meta.db_table} r
+            WHERE r.dataset IN ({marks}) AND (r.movement_id IS NOT NULL OR EXISTS (
+                SELECT 1 FROM {ledger} l WHERE l.origin_model = r.origin_model
+                  AND l.origin_id = r.origin_id AND l.is_cancelled = false
+                  AND l.is_superseded = false))""",
+            old,
+        )
+        return {tuple(row) for row in cursor.fetchall()}
+
+
 REPORT_FIELDS = (
     "origin_label",
     "dataset",
@@ -477,7 +531,8 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
     """Recompute the movements of these blocks (None: every block) from their reports and
     the editors' decisions: create, update or delete movements, link the reports, supersede
     their ledger rows, post the movements' rows, refresh the review queue."""
-    selected = None if blocks is None else sorted(blocks)
+    old_editions = superseded_editions()
+    selected = None if blocks is None else sorted(set(blocks) | _blocks_to_leave(old_editions))
     if selected is not None and not selected:
         return {"movements": 0, "pending": 0}
     tree = tree or Tree()
@@ -522,6 +577,9 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
         for block in blocks_list:
             flows: dict[str, Flow] = {}
             for report in reports_by_block.get(block, []):
+                if report.dataset in old_editions:  # a newer edition says it: left out
+                    _link(report, SUPERSEDED_EDITION, now, link_updates)
+                    continue
                 key = report.flow_key
                 if key not in flows:
                     flows[key] = Flow(
@@ -653,12 +711,19 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
                 for report in flow.reports:
                     _link(report, link, now, link_updates)
         links_write(link_updates)
-        stale = supersede_blocks(selected)
+        stale = supersede_blocks(selected, old_editions)
         ledger_post(posts)
         estimates_mark_stale(stale)
         pending = _review_queue(blocks_list, decisions, pending_wanted)
     return {"movements": len(created) + len(changed) + len(gone), "pending": pending}
 
+
+SUPERSEDED_EDITION = {
+    "movement_id": None,
+    "score": None,
+    "decision": "",
+    "reason": "left out: a newer edition of the same register reports it",
+}
 
 MOVEMENT_FIELDS = [
     "kind",
@@ -711,22 +776,27 @@ def links_write(reports: list[MovementReport]) -> None:
             )
 
 
-def supersede_blocks(blocks: list[Block] | None) -> set[Pair]:
+def supersede_blocks(blocks: list[Block] | None, old_editions: list[str] = ()) -> set[Pair]:
     """Flag the uncancelled ledger rows of the reports of these blocks (None: all) that are
-    in a movement as superseded, unflag the others: one statement per chunk of blocks.
-    Returns the pairs whose rows changed (their estimates are stale)."""
+    in a movement, or of a superseded edition, as superseded; unflag the others: one
+    statement per chunk of blocks. Returns the pairs whose rows changed (their estimates
+    are stale)."""
     ledger = LedgerEntry._meta.db_table
     stale: set[Pair] = set()
+    old_sql = "false"
+    if old_editions:
+        old_sql = "r.dataset IN (" + ", ".join(["%s"] * len(old_editions)) + ")"
     with connection.cursor() as cursor:
         for chunk in _chunks(blocks):
             where, params = _blocks_where(chunk, alias="r")
+            params = [*params, *old_editions]
             cursor.execute(
                 f"""UPDATE {ledger} SET is_superseded = NOT is_superseded
                 WHERE is_cancelled = false AND id IN (
                     SELECT l.id FROM {ledger} l JOIN {REPORT} r
                       ON r.origin_model = l.origin_model AND r.origin_id = l.origin_id
                     WHERE l.is_cancelled = false AND {where}
-                      AND l.is_superseded <> (r.movement_id IS NOT NULL))
+                      AND l.is_superseded <> (r.movement_id IS NOT NULL OR {old_sql}))
                 RETURNING holder_id, system_id""",
                 params,
             )
