@@ -544,7 +544,7 @@ def _new_conflicts(scope: Scope, start: dt.datetime, end: dt.datetime):
     movements = (
         Movement.objects.filter(conflict=True, pk__in=flagged)
         .annotate(was_conflict=Subquery(before.values("conflict")[:1]))
-        .exclude(was_conflict=True)
+        .filter(Q(was_conflict=False) | Q(was_conflict__isnull=True))  # NULL: new since
     )
     if scope.country_ids:
         movements = movements.filter(
