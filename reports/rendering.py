@@ -185,6 +185,13 @@ def report_text(report: Report, charts: list[Chart], *, unsubscribe: str) -> str
             f"* {one_line(move.holder)}, {one_line(move.system)}: {move.old_display} -> {move.new_display}",
             "",
         )
+    if report.conflicts_total:
+        lines += ["", f"== New conflicts ({report.conflicts_total}) =="]
+        for line in report.conflicts:
+            lines += _wrap(f"* {one_line(line.label)}: {one_line(line.datasets)}", "")
+            lines.append("  " + line.admin_url)
+        if report.conflicts_total > len(report.conflicts):
+            lines.append(f"  … and {report.conflicts_total - len(report.conflicts)} more.")
     lines += ["", f"== Records still unsourced ({report.unsourced_total}) =="]
     if not report.unsourced:
         lines.append("None: every record in your scope cites a source.")

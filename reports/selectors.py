@@ -8,7 +8,9 @@
   and what has been delivered so far;
 - **movers**: the on-hand estimates that moved most — the estimate as the ledger stood at
   the start of the period against the current one;
-- **unsourced**: records in the subscriber's scope without a citation.
+- **unsourced**: records in the subscriber's scope without a citation;
+- **conflicts**: movements that became conflicts in the period (their datasets' ranges
+  disagree: docs/reconciliation.md).
 
 The subscriber's filters apply to every part: countries (any role: donor, recipient,
 holder, grantor, supplier), systems (a family includes its variants) and the minimum grade
@@ -54,6 +56,7 @@ MAX_CHANGES = 200
 MAX_OUTSTANDING = 30
 MAX_MOVERS = 10
 MAX_UNSOURCED = 20
+MAX_CONFLICTS = 20
 
 
 @dataclass
@@ -131,6 +134,15 @@ class EstimateMove:
 
 
 @dataclass
+class ConflictLine:
+    """A movement that became a conflict in the period: its datasets disagree."""
+
+    label: str
+    datasets: str  # each dataset's total: "kiel 62; oryx-supplied 30"
+    admin_url: str = ""
+
+
+@dataclass
 class UnsourcedLine:
     kind: str
     label: str
@@ -151,16 +163,19 @@ class Report:
     countries: list[str]
     systems: list[str]
     chains: ChainSection | None = None  # issue 17 (reports/chains.py)
+    conflicts: list[ConflictLine] = field(default_factory=list)
+    conflicts_total: int = 0
 
     @property
     def is_empty(self) -> bool:
-        """Nothing happened in the period: no record changed and no estimate moved (the
-        outstanding pledges and unsourced records are standing state, not news)."""
-        return not self.changes_total and not self.movers
+        """Nothing happened in the period: no record changed, no estimate moved and no new
+        conflict (the outstanding pledges and unsourced records are standing state, not
+        news)."""
+        return not self.changes_total and not self.movers and not self.conflicts_total
 
     @property
     def item_count(self) -> int:
-        return self.changes_total + len(self.movers)
+        return self.changes_total + len(self.movers) + self.conflicts_total
 
     @property
     def change_sections(self) -> list[tuple[str, list[RecordChange]]]:
@@ -512,6 +527,55 @@ def _unsourced(scope: Scope) -> tuple[list[UnsourcedLine], int]:
     return lines, total
 
 
+def _new_conflicts(scope: Scope, start: dt.datetime, end: dt.datetime):
+    """Movements in conflict now that became conflicts in the period: flagged by a history
+    row dated in it, and not flagged as the period began. In the subscriber's scope: a
+    party as donor or holder, a system or its family."""
+    from django.db.models import Prefetch, Subquery
+
+    from stock.models import Movement, MovementReport
+    from stock.movements import movement_bounds
+
+    history = Movement.history.model
+    flagged = history.objects.filter(
+        history_date__gte=start, history_date__lt=end, conflict=True
+    ).values("id")
+    before = history.objects.filter(id=OuterRef("pk"), history_date__lt=start).order_by(
+        "-history_date", "-history_id"
+    )
+    movements = (
+        Movement.objects.filter(conflict=True, pk__in=flagged)
+        .annotate(was_conflict=Subquery(before.values("conflict")[:1]))
+        .filter(Q(was_conflict=False) | Q(was_conflict__isnull=True))  # NULL: new since
+    )
+    if scope.country_ids:
+        movements = movements.filter(
+            Q(holder_id__in=scope.country_ids) | Q(donor_id__in=scope.country_ids)
+        )
+    if scope.system_ids is not None:
+        movements = movements.filter(
+            Q(system_id__in=scope.system_ids) | Q(family_id__in=scope.system_ids)
+        )
+    total = movements.count()
+    shown = movements.select_related("donor", "holder", "system").prefetch_related(
+        Prefetch("reports", queryset=MovementReport.objects.order_by("dataset", "id"))
+    )[:MAX_CONFLICTS]
+    lines = []
+    for movement in shown:
+        totals = movement_bounds(movement)["datasets"]
+        lines.append(
+            ConflictLine(
+                label=str(movement),
+                datasets="; ".join(f"{name} {value}" for name, value in totals.items()),
+                admin_url=(
+                    f"{settings.SITE_URL.rstrip('/')}/admin/stock/movementconflict/"
+                    f"{movement.pk}/change/"
+                ),
+            )
+        )
+    return lines, total
+
+
 def report_build(*, subscription: Subscription, period: Period) -> Report:
     """The report of one subscriber for one period (reads only)."""
     scope = Scope.of(subscription)
@@ -525,6 +589,7 @@ def report_build(*, subscription: Subscription, period: Period) -> Report:
             changes[kind] = items[-MAX_CHANGES:]
     outstanding, outstanding_total = _outstanding(scope, period[1])
     unsourced_lines, unsourced_total = _unsourced(scope)
+    conflicts, conflicts_total = _new_conflicts(scope, start, end)
     return Report(
         subscription=subscription,
         period=period,
@@ -538,4 +603,6 @@ def report_build(*, subscription: Subscription, period: Period) -> Report:
         countries=[str(c) for c in subscription.countries.all()],
         systems=[str(s) for s in subscription.systems.all()],
         chains=chains_build(scope, start, end),
+        conflicts=conflicts,
+        conflicts_total=conflicts_total,
     )

@@ -31,7 +31,7 @@ from stock.models import (
     StockEstimate,
 )
 from stock.refresh import estimates_refresh_pairs
-from stock.selectors import estimate_explanation, estimate_series
+from stock.selectors import conflict_since, estimate_explanation, estimate_series
 from stock.services import (
     match_confirm,
     match_reject,
@@ -387,14 +387,24 @@ class StockEstimateAdmin(
         points = list(estimate_series(obj.holder_id, obj.system_id, obj.scope))
         if not points:
             return "No points yet."
+        since = conflict_since(obj.holder_id, obj.system_id, obj.scope)
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((f"{p.as_of:%b %Y}", headline_of(p), p.projected.display()) for p in points[-36:]),
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{p.as_of:%b %Y}",
+                    headline_of(p),
+                    p.projected.display(),
+                    "CONFLICT" if since is not None and since <= p.as_of else "",
+                )
+                for p in points[-36:]
+            ),
         )
         return format_html(
-            "<table><thead><tr><th>month</th><th>on hand</th><th>projected</th></tr>"
-            "</thead><tbody>{}</tbody></table>",
+            "<table><thead><tr><th>month</th><th>on hand</th><th>projected</th>"
+            '<th title="a movement counted by then is reported with disagreeing ranges">'
+            "conflict</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
 

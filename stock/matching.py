@@ -64,9 +64,66 @@ from stock.movements import (
 )
 
 AUTO_THRESHOLD = 0.7
+ANALYZE_AFTER = (
+    5000  # new rows in one transaction after which PostgreSQL's statistics are refreshed
+)
 REVIEW_THRESHOLD = 0.4
 
 Block = tuple[str, int, int, int]  # kind, donor id (0: none), holder id, family id
+
+# Editions: datasets that are exports of one register at different dates (SIPRI's 2026 and
+# classic formats: the same deals under two keys). {dataset: (register, rank)}: filled by
+# the layer that names the datasets (`transfers.ledger.register`). Once a newer edition has
+# reports, an older one's are left out whole (superseded, in no movement): both exports
+# imported count what the newest one says, in either order.
+EDITIONS: dict[str, tuple[str, int]] = {}
+
+
+def register_editions(editions: dict[str, tuple[str, int]]) -> None:
+    EDITIONS.update(editions)
+
+
+def superseded_editions() -> list[str]:
+    """The edition datasets left out because a newer edition of their register has
+    reports (one indexed EXISTS per edition, in one statement)."""
+    if not EDITIONS:
+        return []
+    names = sorted(EDITIONS)
+    sql = " UNION ALL ".join(
+        f"SELECT %s WHERE EXISTS (SELECT 1 FROM {MovementReport._meta.db_table} WHERE dataset = %s)"
+        for _ in names
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for name in names for value in (name, name)])
+        present = {row[0] for row in cursor.fetchall()}
+    return sorted(
+        name
+        for name in present
+        if any(
+            EDITIONS[other][0] == EDITIONS[name][0] and EDITIONS[other][1] > EDITIONS[name][1]
+            for other in present
+        )
+    )
+
+
+def _blocks_to_leave(old: list[str]) -> set[Block]:
+    """Blocks where a report of a superseded edition is still in a movement or counted."""
+    if not old:
+        return set()
+    ledger = LedgerEntry._meta.db_table
+    marks = ", ".join(["%s"] * len(old))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT DISTINCT r.kind, COALESCE(r.donor_id, 0), r.holder_id, r.family_id
+            FROM {MovementReport._meta.db_table} r
+            WHERE r.dataset IN ({marks}) AND (r.movement_id IS NOT NULL OR EXISTS (
+                SELECT 1 FROM {ledger} l WHERE l.origin_model = r.origin_model
+                  AND l.origin_id = r.origin_id AND l.is_cancelled = false
+                  AND l.is_superseded = false))""",
+            old,
+        )
+        return {tuple(row) for row in cursor.fetchall()}
+
 
 REPORT_FIELDS = (
     "origin_label",
@@ -165,14 +222,15 @@ def _touched_origins(pairs: list[Pair]) -> set[Origin]:
         origins.update(
             LedgerEntry.objects.filter(_pairs_condition(chunk, "holder_id"), is_cancelled=False)
             .exclude(origin_model=MOVEMENT_ORIGIN)
+            .order_by()  # the ledger's ordering joins names: not for a DISTINCT
             .values_list("origin_model", "origin_id")
             .distinct()
         )
         for holder in ("holder_id", "donor_id"):
             origins.update(
-                MovementReport.objects.filter(_pairs_condition(chunk, holder)).values_list(
-                    "origin_model", "origin_id"
-                )
+                MovementReport.objects.filter(_pairs_condition(chunk, holder))
+                .order_by()
+                .values_list("origin_model", "origin_id")
             )
     return origins
 
@@ -181,7 +239,7 @@ def _report_values(origins: set[Origin], tree: Tree) -> dict[Origin, dict]:
     """What each origin reports, from its uncancelled ledger rows (none: not a report)."""
     rows_by_origin: dict[Origin, list[tuple]] = defaultdict(list)
     for query in origin_filters(origins):
-        rows = LedgerEntry.objects.filter(query, is_cancelled=False).values_list(
+        rows = LedgerEntry.objects.filter(query, is_cancelled=False).order_by().values_list(
             "origin_model", "origin_id", "kind", "holder_id", "system_id", "quantity_low",
             "quantity_high", "quantity_text", "date", "date_precision", "via_contract",
             "grade", "origin_label", "date_earliest", "date_latest",
@@ -224,7 +282,7 @@ def block_of(report) -> Block:
     return (report.kind, report.donor_id or 0, report.holder_id, report.family_id)
 
 
-def reports_sync(origins: set[Origin], tree: Tree) -> set[Block]:
+def reports_sync(origins: set[Origin], tree: Tree, *, analyze: bool = True) -> set[Block]:
     """Bring the reports of these origins in step with their ledger rows; returns the
     blocks (before and after) whose matching must be recomputed."""
     if not origins:
@@ -236,7 +294,7 @@ def reports_sync(origins: set[Origin], tree: Tree) -> set[Block]:
     datasets = origin_datasets(by_model)
     existing: dict[Origin, MovementReport] = {}
     for query in origin_filters(origins):
-        for report in MovementReport.objects.filter(query):
+        for report in MovementReport.objects.filter(query).order_by():
             existing[(report.origin_model, report.origin_id)] = report
     blocks: set[Block] = {block_of(r) for r in existing.values()}
     new, changed = [], []
@@ -258,6 +316,8 @@ def reports_sync(origins: set[Origin], tree: Tree) -> set[Block]:
         columns,
         ((r.origin_model, r.origin_id, *(getattr(r, c) for c in columns[2:])) for r in new),
     )  # COPY on PostgreSQL: one statement whatever the number of reports
+    if analyze and len(new) >= ANALYZE_AFTER:
+        table_analyze(MovementReport)
     MovementReport.objects.bulk_update(changed, REPORT_FIELDS, batch_size=2000)
     gone = [report.pk for report in existing.values()]  # no longer reports
     for start in range(0, len(gone), 2000):
@@ -291,12 +351,48 @@ def candidates_sql(where: str) -> str:
     """
 
 
-def _blocks_where(blocks: list[Block], alias: str = "") -> tuple[str, list]:
+SMALL_BLOCKS = 100
+
+
+def _blocks_where(blocks: list[Block] | None, alias: str = "") -> tuple[str, list]:
+    """A WHERE condition selecting the rows (reports, movements, decisions) of these blocks.
+    None: every block (the full matching reads whole tables). A few blocks (one write's):
+    one indexed lookup each (`report_block_idx`, `movement_block_idx`); many: one hashed
+    semi-join on the blocking key."""
+    a = f"{alias}." if alias else ""
+    if blocks is None:
+        return "1 = 1", []
+    if len(blocks) <= SMALL_BLOCKS:
+        terms, params = [], []
+        for kind, donor, holder, family in blocks:
+            donor_sql = f"{a}donor_id = %s" if donor else f"{a}donor_id IS NULL"
+            terms.append(
+                f"({a}kind = %s AND {a}holder_id = %s AND {a}family_id = %s AND {donor_sql})"
+            )
+            params.extend([kind, holder, family, *([donor] if donor else [])])
+        return "(" + " OR ".join(terms) + ")", params
     rows = ", ".join(["(%s, %s, %s, %s)"] * len(blocks))
     params = [value for block in blocks for value in block]
-    a = f"{alias}." if alias else ""
     key = f"({a}kind, COALESCE({a}donor_id, 0), {a}holder_id, {a}family_id)"
     return f"{key} IN (VALUES {rows})", params
+
+
+def _chunks(blocks: list[Block] | None, size: int = 5000) -> Iterator[list[Block] | None]:
+    """The blocks in chunks of `size` (None, every block: one chunk)."""
+    if blocks is None:
+        yield None
+        return
+    for start in range(0, len(blocks), size):
+        yield blocks[start : start + size]
+
+
+def table_analyze(model) -> None:
+    """Refresh PostgreSQL's statistics of a table that just grew by many rows in this
+    transaction (autovacuum has not seen them: the planner would take it for empty and
+    join it row by row)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def blocks_q(blocks: list[Block]) -> Q:
@@ -307,12 +403,13 @@ def blocks_q(blocks: list[Block]) -> Q:
     return query
 
 
-def candidate_pairs(blocks: list[Block]) -> list[tuple[Block, str, str]]:
-    """The candidate pairs of flows in these blocks, as (block, flow key, flow key)."""
+def candidate_pairs(blocks: list[Block] | None) -> list[tuple[Block, str, str]]:
+    """The candidate pairs of flows in these blocks (None: all), as (block, flow key, flow
+    key)."""
     found = []
     with connection.cursor() as cursor:
-        for start in range(0, len(blocks), 5000):
-            where, params = _blocks_where(blocks[start : start + 5000])
+        for chunk in _chunks(blocks):
+            where, params = _blocks_where(chunk)
             cursor.execute(candidates_sql(where), params)
             for kind, donor, holder, family, set_a, sys_a, set_b, sys_b in cursor.fetchall():
                 block = (kind, donor, holder, family)
@@ -430,12 +527,13 @@ def _movement_values(flows: list[Flow], tree: Tree) -> dict:
     }
 
 
-def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]:
-    """Recompute the movements of these blocks from their reports and the editors'
-    decisions: create, update or delete movements, link the reports, supersede their ledger
-    rows, post the movements' rows, refresh the review queue."""
-    blocks_list = sorted(blocks)
-    if not blocks_list:
+def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[str, int]:
+    """Recompute the movements of these blocks (None: every block) from their reports and
+    the editors' decisions: create, update or delete movements, link the reports, supersede
+    their ledger rows, post the movements' rows, refresh the review queue."""
+    old_editions = superseded_editions()
+    selected = None if blocks is None else sorted(set(blocks) | _blocks_to_leave(old_editions))
+    if selected is not None and not selected:
         return {"movements": 0, "pending": 0}
     tree = tree or Tree()
     now = timezone.now()
@@ -443,8 +541,8 @@ def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]
         reports_by_block: dict[Block, list[MovementReport]] = defaultdict(list)
         movements_by_block: dict[Block, list[Movement]] = defaultdict(list)
         decisions: dict[tuple[str, str], MatchDecision] = {}
-        for start in range(0, len(blocks_list), 5000):
-            chunk = blocks_list[start : start + 5000]
+        decision_blocks: set[Block] = set()
+        for chunk in _chunks(selected):
             for model, order, target in (
                 (MovementReport, ("origin_model", "origin_id"), "report"),
                 (Movement, ("id",), "movement"),
@@ -458,9 +556,15 @@ def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]
                         movements_by_block[block_of(row)].append(row)
                     else:
                         decisions[(row.flow_a, row.flow_b)] = row
+                        decision_blocks.add(block_of(row))
+        blocks_list = (
+            selected
+            if selected is not None
+            else sorted(set(reports_by_block) | set(movements_by_block) | decision_blocks)
+        )
         names = _names(reports_by_block)
         candidates: dict[Block, list[tuple[str, str]]] = defaultdict(list)
-        for block, a, b in candidate_pairs(blocks_list):
+        for block, a, b in candidate_pairs(selected):
             candidates[block].append((a, b))
 
         posts: dict[Origin, list[EntrySpec]] = {}
@@ -473,6 +577,9 @@ def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]
         for block in blocks_list:
             flows: dict[str, Flow] = {}
             for report in reports_by_block.get(block, []):
+                if report.dataset in old_editions:  # a newer edition says it: left out
+                    _link(report, SUPERSEDED_EDITION, now, link_updates)
+                    continue
                 key = report.flow_key
                 if key not in flows:
                     flows[key] = Flow(
@@ -604,12 +711,19 @@ def match_blocks(blocks: set[Block], tree: Tree | None = None) -> dict[str, int]
                 for report in flow.reports:
                     _link(report, link, now, link_updates)
         links_write(link_updates)
-        stale = supersede_blocks(blocks_list)
+        stale = supersede_blocks(selected, old_editions)
         ledger_post(posts)
         estimates_mark_stale(stale)
         pending = _review_queue(blocks_list, decisions, pending_wanted)
     return {"movements": len(created) + len(changed) + len(gone), "pending": pending}
 
+
+SUPERSEDED_EDITION = {
+    "movement_id": None,
+    "score": None,
+    "decision": "",
+    "reason": "left out: a newer edition of the same register reports it",
+}
 
 MOVEMENT_FIELDS = [
     "kind",
@@ -638,18 +752,22 @@ def links_write(reports: list[MovementReport]) -> None:
     rows = [(r.pk, *(getattr(r, c) for c in LINK_COLUMNS)) for r in reports]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            casts = ("bigint", "bigint", "double precision", "varchar", "varchar",
-                     "timestamptz", "varchar")  # fmt: skip
-            marks = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+            # COPY into a temporary table, then one UPDATE … FROM it: two statements
+            cursor.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS stock_link_rows (id bigint, "
+                "movement_id bigint, score double precision, decision varchar, "
+                "decided_by varchar, decided_at timestamptz, reason varchar) ON COMMIT DROP"
+            )
+            cursor.execute("TRUNCATE stock_link_rows")
+            with cursor.cursor.copy("COPY stock_link_rows FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            if len(rows) >= ANALYZE_AFTER:
+                cursor.execute("ANALYZE stock_link_rows")
             sets = ", ".join(f"{c} = v.{c}" for c in LINK_COLUMNS)
-            for start in range(0, len(rows), 2000):
-                chunk = rows[start : start + 2000]
-                cursor.execute(
-                    f"UPDATE {table} AS t SET {sets} FROM (VALUES "
-                    + ", ".join([marks] * len(chunk))
-                    + f") AS v (id, {', '.join(LINK_COLUMNS)}) WHERE t.id = v.id",
-                    [value for row in chunk for value in row],
-                )
+            cursor.execute(
+                f"UPDATE {table} AS t SET {sets} FROM stock_link_rows v WHERE t.id = v.id"
+            )
         else:
             sets = ", ".join(f"{c} = %s" for c in LINK_COLUMNS)
             cursor.executemany(
@@ -658,22 +776,27 @@ def links_write(reports: list[MovementReport]) -> None:
             )
 
 
-def supersede_blocks(blocks: list[Block]) -> set[Pair]:
-    """Flag the uncancelled ledger rows of the reports of these blocks that are in a
-    movement as superseded, unflag the others: one statement per chunk of blocks. Returns
-    the pairs whose rows changed (their estimates are stale)."""
+def supersede_blocks(blocks: list[Block] | None, old_editions: list[str] = ()) -> set[Pair]:
+    """Flag the uncancelled ledger rows of the reports of these blocks (None: all) that are
+    in a movement, or of a superseded edition, as superseded; unflag the others: one
+    statement per chunk of blocks. Returns the pairs whose rows changed (their estimates
+    are stale)."""
     ledger = LedgerEntry._meta.db_table
     stale: set[Pair] = set()
+    old_sql = "false"
+    if old_editions:
+        old_sql = "r.dataset IN (" + ", ".join(["%s"] * len(old_editions)) + ")"
     with connection.cursor() as cursor:
-        for start in range(0, len(blocks), 5000):
-            where, params = _blocks_where(blocks[start : start + 5000], alias="r")
+        for chunk in _chunks(blocks):
+            where, params = _blocks_where(chunk, alias="r")
+            params = [*params, *old_editions]
             cursor.execute(
                 f"""UPDATE {ledger} SET is_superseded = NOT is_superseded
                 WHERE is_cancelled = false AND id IN (
                     SELECT l.id FROM {ledger} l JOIN {REPORT} r
                       ON r.origin_model = l.origin_model AND r.origin_id = l.origin_id
                     WHERE l.is_cancelled = false AND {where}
-                      AND l.is_superseded <> (r.movement_id IS NOT NULL))
+                      AND l.is_superseded <> (r.movement_id IS NOT NULL OR {old_sql}))
                 RETURNING holder_id, system_id""",
                 params,
             )
@@ -760,18 +883,18 @@ def movements_match_all(*, chunk_size: int = 5000) -> dict[str, int]:
     """Re-derive every report from the ledger and recompute every block (after a full
     ledger rebuild, or to apply new thresholds)."""
     tree = Tree()
-    blocks: set[Block] = set()
     with transaction.atomic():
         origins = set(
             LedgerEntry.objects.filter(is_cancelled=False)
             .exclude(origin_model=MOVEMENT_ORIGIN)
             .exclude(kind=LedgerKind.BASELINE)
+            .order_by()
             .values_list("origin_model", "origin_id")
             .distinct()
         )
-        origins |= set(MovementReport.objects.values_list("origin_model", "origin_id"))
+        origins |= set(MovementReport.objects.order_by().values_list("origin_model", "origin_id"))
         ordered = sorted(origins)
         for start in range(0, len(ordered), chunk_size):
-            blocks |= reports_sync(set(ordered[start : start + chunk_size]), tree)
-        blocks |= {block_of(m) for m in Movement.objects.all()}
-        return match_blocks(blocks, tree)
+            reports_sync(set(ordered[start : start + chunk_size]), tree, analyze=False)
+        table_analyze(MovementReport)
+        return match_blocks(None, tree)

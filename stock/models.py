@@ -374,6 +374,7 @@ class MovementReport(models.Model):
             models.Index(fields=["kind", "holder", "family", "dataset"], name="report_block_idx"),
             models.Index(fields=["holder", "system"], name="report_pair_idx"),
             models.Index(fields=["donor", "system"], name="report_donor_pair_idx"),
+            models.Index(fields=["dataset"], name="report_dataset_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -34,10 +34,35 @@ def estimates_as_of(as_of, *, holder_ids=None, system_ids=None, scope: str = "sy
     rows = estimates_select(
         as_of=as_of, holder_ids=holder_ids, system_ids=system_ids, lineage=lineage
     )
+    conflicted = conflicts_as_of(as_of, holder_ids=holder_ids, lineage=lineage)
     return [
-        StockEstimate(scope=scope, computed_at=None, **row)
+        StockEstimate(
+            scope=scope,
+            computed_at=None,
+            conflict=(row["holder_id"], row["system_id"]) in conflicted,
+            **row,
+        )
         for row in sorted(rows, key=lambda r: (r["holder_id"], r["system_id"]))
     ]
+
+
+def conflicts_as_of(as_of, *, holder_ids=None, lineage=None) -> set[tuple[int, int]]:
+    """The holder × system pairs (× family, with `lineage`: (ancestor, descendant) pairs)
+    where a movement in conflict posts a counted row that may have happened by `as_of`:
+    the flag the stored estimates carry (`stock.movements.conflicts_flag`), for a date in
+    the past."""
+    from django.db.models import Q
+
+    rows = _conflict_rows().filter(Q(date_earliest__isnull=True) | Q(date_earliest__lte=as_of))
+    if holder_ids is not None:
+        rows = rows.filter(holder_id__in=holder_ids)
+    pairs = set(rows.order_by().values_list("holder_id", "system_id").distinct())
+    if not lineage:
+        return pairs
+    ancestors: dict[int, list[int]] = {}
+    for ancestor, descendant in lineage:
+        ancestors.setdefault(descendant, []).append(ancestor)
+    return {(h, a) for h, s in pairs for a in ancestors.get(s, [])}
 
 
 def estimate_series(holder_id: int, system_id: int, scope: str = "system", *, today=None) -> list:
@@ -112,16 +137,19 @@ def estimate_explanation(
     # the movements that superseded some of these rows (their reports were merged)
     superseded = [row for row in rows if row.is_superseded]
     links: dict[tuple[str, int], int] = {}
+    reasons: dict[tuple[str, int], str] = {}
     if superseded:
         from stock.matching import origin_filters
 
         for query in origin_filters({(r.origin_model, r.origin_id) for r in superseded}):
-            for model, pk, movement_id in MovementReport.objects.filter(query).values_list(
-                "origin_model", "origin_id", "movement_id"
+            for model, pk, movement_id, reason in MovementReport.objects.filter(query).values_list(
+                "origin_model", "origin_id", "movement_id", "reason"
             ):
                 if movement_id is not None:
                     links[(model, pk)] = movement_id
                     by_model.setdefault(MOVEMENT_ORIGIN, set()).add(movement_id)
+                elif reason:
+                    reasons[(model, pk)] = reason
     records = origin_records(by_model)
     explained = []
     for row in rows:
@@ -155,7 +183,10 @@ def estimate_explanation(
                     f"({movement.quantity_display}{', in conflict' if movement.conflict else ''})"
                 )
             else:
-                item["left_out"] = "a duplicate: a report merged into a movement"
+                item["left_out"] = reasons.get(
+                    (row.origin_model, row.origin_id),
+                    "a duplicate: a report merged into a movement",
+                ).removeprefix("left out: ")
         explained.append(item)
     return explained
 
@@ -252,3 +283,140 @@ def report_candidates(origin_model: str, origin_id: int) -> list[dict]:
             }
         )
     return sorted(found, key=lambda item: (-item["score"], item["dataset"]))
+
+
+def entry_candidates(
+    entries: list, dataset: str, *, exclude: tuple[str, int] | None = None
+) -> list[dict]:
+    """The likely matches of a record *before* it is saved: the existing reports that may
+    describe the same movement as these ledger entries (`EntrySpec`s, what the record would
+    post), best first. Unlike `report_candidates`, reports of the record's own dataset are
+    listed too (the same source entered twice would add up), marked `same_dataset`. Each
+    flow lists its reports, so an editor can add the new citation to one of them instead.
+    `exclude`: the record's own origin (an edit)."""
+    from core.values import date_interval
+    from stock.matching import (
+        REVIEW_THRESHOLD,
+        Tree,
+        block_of,
+        blocks_q,
+        date_window,
+        flow_key,
+        pair_score,
+    )
+    from stock.models import MovementReport
+    from stock.movements import DONOR_ROW, HOLDER_ROW, KIND_OF_ROW, Flow, windows_overlap
+
+    by_kind = {entry.kind: entry for entry in entries}
+    kind = next((KIND_OF_ROW[k] for k in KIND_OF_ROW if k in by_kind), None)
+    if kind is None:
+        return []  # a baseline, or nothing that moves stock
+    main = by_kind[HOLDER_ROW[kind]]
+    donor = by_kind.get(DONOR_ROW.get(kind))
+    tree = Tree()
+    low, high = main.quantity_low, main.quantity_high
+    if low is None:
+        low, high = 1, None
+    start, end = date_window(*date_interval(main.date, main.date_precision, main.date_end))
+    own = MovementReport(
+        dataset=dataset,
+        kind=kind,
+        donor_id=donor.holder_id if donor else None,
+        holder_id=main.holder_id,
+        system_id=main.system_id,
+        family_id=tree.family(main.system_id),
+        quantity_low=low,
+        quantity_high=high,
+        date=main.date,
+        date_precision=main.date_precision,
+        window_start=start,
+        window_end=end,
+        grade=main.grade,
+    )
+    own_key = flow_key(dataset, kind, own.donor_id, own.holder_id, own.system_id)
+    own_flow = Flow(
+        key=own_key,
+        dataset=dataset,
+        kind=kind,
+        donor_id=own.donor_id,
+        holder_id=own.holder_id,
+        system_id=own.system_id,
+        family_id=own.family_id,
+        reports=[own],
+    )
+    others = MovementReport.objects.filter(blocks_q([block_of(own)])).order_by("id")
+    flows: dict[str, Flow] = {}
+    for other in others:
+        if exclude is not None and (other.origin_model, other.origin_id) == exclude:
+            continue
+        key = other.flow_key
+        flows.setdefault(
+            key,
+            Flow(
+                key=key,
+                dataset=other.dataset,
+                kind=other.kind,
+                donor_id=other.donor_id,
+                holder_id=other.holder_id,
+                system_id=other.system_id,
+                family_id=other.family_id,
+            ),
+        ).reports.append(other)
+    found = []
+    for flow in flows.values():
+        if not tree.related(own.system_id, flow.system_id):
+            continue
+        if not windows_overlap(own_flow.window, flow.window):
+            continue
+        score = pair_score(own_flow, flow, tree)
+        if score < REVIEW_THRESHOLD:
+            continue
+        found.append(
+            {
+                "dataset": flow.dataset,
+                "same_dataset": flow.dataset == dataset,
+                "score": score,
+                "quantity": str(flow.total),
+                "reports": [
+                    {"model": r.origin_model, "id": r.origin_id, "label": r.origin_label}
+                    for r in flow.reports
+                ],
+            }
+        )
+    return sorted(found, key=lambda item: (-item["score"], item["dataset"]))
+
+
+def _conflict_rows():
+    """The counted ledger rows of movements in conflict."""
+    from stock.models import COUNTED, LedgerEntry, Movement
+    from stock.movements import MOVEMENT_ORIGIN
+
+    return LedgerEntry.objects.filter(
+        COUNTED,
+        origin_model=MOVEMENT_ORIGIN,
+        origin_id__in=Movement.objects.filter(conflict=True).values("pk"),
+    )
+
+
+def conflict_since(holder_id: int, system_id: int, scope: str = "system"):
+    """The first day from which an estimate counts a movement in conflict (the monthly
+    points from then on carry the flag): `datetime.date.min` when one is undated, None when
+    none is counted. One query."""
+    import datetime as dt
+
+    from stock.choices import EstimateScope
+    from stock.refresh import family_lineage
+
+    systems = [system_id]
+    if scope != EstimateScope.SYSTEM:
+        systems = [d for a, d in family_lineage([system_id]) if a == system_id] or [system_id]
+    dates = list(
+        _conflict_rows()
+        .filter(holder_id=holder_id, system_id__in=systems)
+        .order_by()
+        .values_list("date_earliest", flat=True)
+        .distinct()
+    )
+    if not dates:
+        return None
+    return min(d or dt.date.min for d in dates)

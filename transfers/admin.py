@@ -12,8 +12,9 @@ import json
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
+from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR, csrf_protect_m
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,7 +26,12 @@ from core.admin_paging import LargeListMixin
 from core.forms import format_partial_date
 from core.weblinks import web_link
 from transfers.admin_filters import DateRangeFilter, GradeFilter, SystemFamilyFilter
-from transfers.admin_forms import CitationInlineForm, RecordAdminForm, SourceAdminForm
+from transfers.admin_forms import (
+    ADD_CITATION_TO,
+    CitationInlineForm,
+    RecordAdminForm,
+    SourceAdminForm,
+)
 from transfers.ledger import ledger_posted_once
 from transfers.models import (
     CITED_FIELDS,
@@ -144,6 +150,7 @@ class RecordAdmin(OneLedgerPostMixin, TrackedAdmin):
     """Common admin of the five record types."""
 
     form = RecordAdminForm
+    change_form_template = "admin/transfers/record_change_form.html"
     inlines = [CitationInline]
     save_as = True  # "Save as new": a copy of the record, with its changes, as a new one
     save_on_top = True
@@ -240,6 +247,93 @@ class RecordAdmin(OneLedgerPostMixin, TrackedAdmin):
             "<table><thead><tr><th>dataset</th><th>its total</th><th>score</th><th>status</th>"
             "<th>reports</th></tr></thead><tbody>{}</tbody></table>",
             rows,
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """The likely matches of a record about to be saved, with links to their reports."""
+        form = context["adminform"].form
+        for candidate in getattr(form, "likely_matches", []):
+            for report in candidate["reports"]:
+                report["url"] = reverse(
+                    f"admin:transfers_{report['model'].split('.')[-1]}_change", args=[report["id"]]
+                )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and request.POST.get(ADD_CITATION_TO):
+            response = self._add_citation_instead(request)
+            if response is not None:
+                return response
+            # refused: the form is shown again with its data, nothing saved (the form
+            # refuses to save while ADD_CITATION_TO is posted)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _add_citation_instead(self, request):
+        """ "Add my citation to this record instead": the citation rows of the posted form
+        are added to an existing record (a likely match) and no new record is saved. None
+        when refused (the message names the value)."""
+        from django.forms import modelform_factory
+
+        value = request.POST[ADD_CITATION_TO]
+        label, _, pk = value.partition(":")
+        model = next((m for m in RECORD_MODELS if m._meta.label_lower == label), None)
+        target_admin = self.admin_site._registry.get(model) if model else None
+        target = target_admin.get_object(request, pk) if target_admin and pk.isdigit() else None
+        if target is None:
+            self.message_user(
+                request, f"{ADD_CITATION_TO}: no record {value!r} to add the citation to.",
+                messages.ERROR,
+            )  # fmt: skip
+            return None
+        if not target_admin.has_change_permission(request, target):
+            raise PermissionDenied
+        form_class = modelform_factory(
+            Citation,
+            form=CitationInlineForm,
+            fields=[
+                f
+                for row in CitationInline.fields
+                for f in (row if isinstance(row, tuple) else [row])
+            ],
+        )
+        forms, problems = [], []
+        try:
+            total = min(int(request.POST.get("citations-TOTAL_FORMS", 0)), 1000)
+        except ValueError:
+            total = 0
+        for index in range(total):
+            prefix = f"citations-{index}"
+            if not request.POST.get(f"{prefix}-source") or request.POST.get(f"{prefix}-DELETE"):
+                continue
+            form = form_class(
+                data=request.POST,
+                prefix=prefix,
+                instance=Citation(**{model._meta.model_name: target}),
+            )
+            if form.is_valid():
+                forms.append(form)
+            else:
+                for field, errors in form.errors.items():
+                    shown = request.POST.get(f"{prefix}-{field}", "")
+                    problems.append(f"citation {index + 1}, {field} {shown!r}: {' '.join(errors)}")
+        if not forms and not problems:
+            problems.append("citations: no citation with a source to add.")
+        if problems:
+            self.message_user(
+                request, "The citation was not added. " + "; ".join(problems), messages.ERROR
+            )
+            return None
+        with transaction.atomic():
+            for form in forms:
+                citation_save(citation=form.save(commit=False), actor=request.user)
+        self.message_user(
+            request,
+            f"{len(forms)} citation(s) added to {target}; no new record was saved.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(
+            reverse(f"admin:transfers_{model._meta.model_name}_change", args=[target.pk])
         )
 
     def get_queryset(self, request):

@@ -32,8 +32,49 @@ def posted_citation_count(data) -> int:
     )
 
 
+# The admin's answers to "this may already be in Stockpile" (the likely matches shown before
+# a record is saved): save a new record anyway, or add the citation to an existing record.
+SAVE_DESPITE_MATCHES = "_save_despite_matches"
+ADD_CITATION_TO = "_add_citation_to"
+# The fields that decide which movement a record reports: an edit that changes none of them
+# is saved without asking again.
+MATCH_FIELDS = {
+    "system",
+    "kind",
+    "donor",
+    "recipient",
+    "holder",
+    "status",
+    "quantity_text",
+    "quantity_low",
+    "quantity_high",
+    "date",
+    "date_precision",
+    "date_end",
+}
+
+
+def posted_citation_sources(data) -> list[int]:
+    """The sources of the citation rows the posted form keeps (see posted_citation_count)."""
+    try:
+        total = int(data.get(f"{CITATIONS_PREFIX}-TOTAL_FORMS", 0))
+    except (TypeError, ValueError):
+        return []
+    found = []
+    for index in range(min(total, 1000)):
+        value = data.get(f"{CITATIONS_PREFIX}-{index}-source")
+        if value and str(value).isdigit() and not data.get(f"{CITATIONS_PREFIX}-{index}-DELETE"):
+            found.append(int(value))
+    return found
+
+
 class RecordAdminForm(PartialDateFormMixin, ConcurrentEditForm):
-    """A record's admin form. Saving it without any citation needs the box ticked."""
+    """A record's admin form. Saving it without any citation needs the box ticked. Saving a
+    record that may already be in Stockpile (an existing report of the same movement) shows
+    the likely matches first (`likely_matches`); the editor saves anyway or adds the
+    citation to the existing record (RecordAdmin)."""
+
+    likely_matches: list[dict] = []
 
     save_without_source = forms.BooleanField(
         required=False,
@@ -58,6 +99,38 @@ class RecordAdminForm(PartialDateFormMixin, ConcurrentEditForm):
                 "“Save without a source” to save it unsourced.",
             )
         return cleaned
+
+    def _post_clean(self):
+        super()._post_clean()
+        self.likely_matches = []
+        adding_citation = self.is_bound and bool(self.data.get(ADD_CITATION_TO))
+        if adding_citation and self._errors:
+            self.add_error(None, "Nothing was saved: the citation was not added.")
+            return
+        if not self.is_bound or self._errors:
+            return
+        if self.data.get(SAVE_DESPITE_MATCHES) and not adding_citation:
+            return
+        if self.instance.pk and not (set(self.changed_data) & MATCH_FIELDS) and not adding_citation:
+            return
+        from transfers.selectors import record_likely_matches
+
+        self.likely_matches = record_likely_matches(
+            self.instance, posted_citation_sources(self.data)
+        )
+        if adding_citation:  # the citation could not be added (the message says why)
+            self.add_error(None, "Nothing was saved: the citation was not added.")
+        elif self.likely_matches:
+            self.add_error(
+                None,
+                ValidationError(
+                    "This record may already be in Stockpile: %(count)s existing report(s) "
+                    "of the same movement are listed below the citations. Add your citation to one of them, "
+                    "or save a new record anyway.",
+                    code="likely_matches",
+                    params={"count": len(self.likely_matches)},
+                ),
+            )
 
 
 class CitationInlineForm(forms.ModelForm):

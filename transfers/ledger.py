@@ -335,7 +335,16 @@ def origin_datasets(model_label: str, ids: list[int]) -> dict[int, str]:
     return found
 
 
+# The two SIPRI export formats are editions of one register (the same deals under two
+# keys): the classic export (Mar 2025) and the 2026 one (Feb 2026). Once both are in, the
+# newer counts alone (docs/reconciliation.md).
+SIPRI_EDITIONS = {"sipri-classic": ("sipri", 2025), "sipri": ("sipri", 2026)}
+
+
 def register() -> None:
+    from stock.matching import register_editions
+
+    register_editions(SIPRI_EDITIONS)
     register_rebuilder(
         Rebuilder(
             batches=all_postings,

@@ -268,3 +268,23 @@ def unresolved_system_names() -> QuerySet:
         .annotate(record_count=record_count, pending_count=pending)
         .order_by("-record_count", "name")
     )
+
+
+def record_likely_matches(record, cited_source_ids: Iterable[int] = ()) -> list[dict]:
+    """The existing reports a record (saved or not) may duplicate, before it is saved
+    (`stock.selectors.entry_candidates`): its dataset is the prefix of its external id, else
+    the first source it cites ("source:12"), else "unsourced" (as `origin_datasets` says)."""
+    from stock.selectors import entry_candidates
+    from transfers.ledger import ledger_entries
+
+    external_id = getattr(record, "external_id", "") or ""
+    cited = sorted(int(pk) for pk in cited_source_ids)
+    if external_id:
+        dataset = external_id.split(":", 1)[0]
+    elif cited:
+        dataset = f"source:{cited[0]}"
+    else:
+        dataset = "unsourced"
+    entries = ledger_entries(record, grade="")
+    own = (record._meta.label_lower, record.pk) if record.pk else None
+    return entry_candidates(entries, dataset, exclude=own)

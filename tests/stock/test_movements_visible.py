@@ -4,6 +4,8 @@ offered at entry (a record's likely matches)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -157,3 +159,55 @@ def test_deciding_in_the_admin_needs_the_permission(viewer, editor, three):
     response = editor_client.post(url, data)
     assert response.status_code == 302
     assert MovementReport.objects.get(pk=report.pk).movement_id != movement.pk
+
+
+def _dated_conflict():
+    """US → UA, one system: two outlets report 10 May 2024 with disjoint counts (10, 30)."""
+    from tests.factories import WeaponSystemFactory
+    from tests.stock.test_movements import _transfer
+
+    system = WeaponSystemFactory(name="Conflicted Howitzer")
+    _transfer(SourceFactory(), "10", dt.date(2024, 5, 10), system)
+    _transfer(SourceFactory(), "30", dt.date(2024, 5, 10), system)
+    _refresh()
+    assert Movement.objects.get(system=system).conflict
+    return system
+
+
+def test_as_of_estimates_carry_the_conflict_flag_from_the_day_the_conflict_may_count(api):
+    system = _dated_conflict()
+    stored = StockEstimate.objects.get(holder=state("UA"), system=system, scope="system")
+    assert stored.conflict
+
+    def as_of(day):
+        rows = _results(api.get("/api/v1/estimates/", {"holder": "UA", "as_of": day}))
+        found = [r for r in rows if r["system"]["name"] == "Conflicted Howitzer"]
+        return (found[0]["received"]["display"], found[0]["conflict"]) if found else None
+
+    assert as_of("2024-05-01") is None  # before it: nothing counted, no estimate, no flag
+    assert as_of("2024-06-30") == ("10–30", True)  # counted with the cover, flagged
+    sent = _results(api.get("/api/v1/estimates/", {"holder": "US", "as_of": "2024-06-30"}))
+    assert [r["conflict"] for r in sent if r["system"]["name"] == "Conflicted Howitzer"] == [True]
+
+
+def test_as_of_estimates_of_an_undated_conflict_are_flagged_on_any_day(api, three):
+    rows = _results(api.get("/api/v1/estimates/", {"holder": "UA", "as_of": "2022-06-30"}))
+    flags = {r["system"]["name"]: r["conflict"] for r in rows}
+    assert flags["Leopard-1A5"] is True
+    assert flags["Challenger-2"] is False
+    assert {name for name, flag in flags.items() if flag} == {
+        e.system.name
+        for e in StockEstimate.objects.filter(holder=state("UA"), scope="system", conflict=True)
+    }
+
+
+def test_the_admin_monthly_points_flag_the_months_a_conflict_counts_in(viewer_client):
+    system = _dated_conflict()
+    estimate = StockEstimate.objects.get(holder=state("UA"), system=system, scope="system")
+    page = viewer_client.get(reverse("admin:stock_stockestimate_change", args=[estimate.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    series = html[html.index("<th>month</th>") :]
+    rows = {row.split("</td>")[0]: row for row in series.split("<tr><td>")[1:]}
+    assert "CONFLICT" in rows["May 2024"] and "CONFLICT" in rows[list(rows)[-1]]
+    assert all("CONFLICT" not in row for month, row in rows.items() if month.endswith("2023"))

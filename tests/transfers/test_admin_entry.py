@@ -232,3 +232,114 @@ def test_a_party_that_no_longer_existed_on_the_date_is_a_warning(editor_client, 
     assert Transfer.objects.get().donor.code == "DDR"  # saved: a warning, not a refusal
     shown = [str(m) for m in response.context["messages"]]
     assert any("East Germany, did not exist on Nov 2024" in m for m in shown), shown
+
+
+# -- at entry: the likely matches of a record, before it is saved --------------------------
+
+
+@pytest.fixture
+def reported(editor_client, story):
+    """GB → UA Storm Shadow, "dozens" in Nov 2024, as one outlet reported it."""
+    assert editor_client.post(ADD, _transfer(story)).status_code == 302
+    return Transfer.objects.get()
+
+
+def _second_outlet(story):
+    return source_create(
+        url="https://other.example.org/storm", title="Storm Shadow again", reliability="C"
+    )
+
+
+def test_a_record_that_matches_an_existing_one_shows_the_likely_matches_before_it_is_saved(
+    editor_client, story, reported
+):
+    other = _second_outlet(story)
+    data = _transfer(story, **{"citations-0-source": other.pk})
+    page = editor_client.post(ADD, data)
+    assert page.status_code == 200  # shown again, not saved
+    assert Transfer.objects.count() == 1
+    form = page.context["adminform"].form
+    (match,) = form.likely_matches
+    assert match["dataset"] == f"source:{story['source'].pk}" and not match["same_dataset"]
+    assert match["reports"][0]["id"] == reported.pk
+    html = page.content.decode()
+    assert "This record may already be in Stockpile" in html
+    assert f'value="transfers.transfer:{reported.pk}"' in html
+    assert reverse("admin:transfers_transfer_change", args=[reported.pk]) in html
+
+    # "Save as a new record anyway" saves it: another outlet's report of the same movement
+    saved = editor_client.post(ADD, {**data, "_save_despite_matches": "1"})
+    assert saved.status_code == 302
+    assert Transfer.objects.count() == 2
+
+
+def test_the_same_source_entered_twice_is_flagged_as_adding_up(editor_client, story, reported):
+    page = editor_client.post(ADD, _transfer(story))
+    assert page.status_code == 200 and Transfer.objects.count() == 1
+    (match,) = page.context["adminform"].form.likely_matches
+    assert match["same_dataset"] is True
+    assert "same dataset: would add up" in page.content.decode()
+
+
+def test_a_record_of_another_movement_is_saved_without_asking(editor_client, story, reported):
+    poland = Country.objects.get(code="PL").pk
+    assert editor_client.post(ADD, _transfer(story, recipient=poland)).status_code == 302
+    later = _transfer(story, date="2019", **{"citations-0-source": _second_outlet(story).pk})
+    assert editor_client.post(ADD, later).status_code == 302  # dates apart: not the same
+    assert Transfer.objects.count() == 3
+
+
+def test_one_click_adds_the_new_citation_to_the_existing_record_instead(
+    editor_client, story, reported
+):
+    other = _second_outlet(story)
+    data = _transfer(
+        story,
+        _add_citation_to=f"transfers.transfer:{reported.pk}",
+        **{"citations-0-source": other.pk, "citations-0-excerpt": "a second outlet"},
+    )
+    response = editor_client.post(ADD, data)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:transfers_transfer_change", args=[reported.pk])
+    assert Transfer.objects.count() == 1  # no new record
+    assert sorted(reported.citations.values_list("source__title", flat=True)) == [
+        "More ATACMS for Ukraine",
+        "Storm Shadow again",
+    ]
+    added = reported.citations.get(source=other)
+    assert added.excerpt == "a second outlet"
+    assert added.history.get().history_user.username == "editor"
+
+
+@pytest.mark.parametrize(
+    ("target", "citation", "message"),
+    [
+        ("transfers.transfer:999999", {}, "no record 'transfers.transfer:999999'"),
+        ("auth.user:1", {}, "no record 'auth.user:1'"),
+        ("{reported}", {"citations-0-credibility": "9"}, "credibility '9'"),
+        ("{reported}", {"citations-0-source": ""}, "no citation with a source"),
+    ],
+)
+def test_adding_the_citation_elsewhere_refuses_bad_input_and_writes_nothing(
+    editor_client, story, reported, target, citation, message
+):
+    from transfers.models import Citation
+
+    target = target.format(reported=f"transfers.transfer:{reported.pk}")
+    data = _transfer(story, _add_citation_to=target, **citation)
+    page = editor_client.post(ADD, data, follow=True)
+    assert page.status_code == 200
+    assert message in page.content.decode().replace("&#x27;", "'")
+    assert "Nothing was saved" in page.content.decode()
+    assert Transfer.objects.count() == 1 and Citation.objects.count() == 1
+
+
+def test_adding_the_citation_elsewhere_needs_the_right_to_change_that_record(
+    client, story, reported
+):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="reader", role="viewer"))
+    data = _transfer(story, _add_citation_to=f"transfers.transfer:{reported.pk}")
+    assert client.post(ADD, data).status_code == 403
+    assert reported.citations.count() == 1

@@ -23,6 +23,7 @@ after the run (`--keep` keeps it).
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 import time
 
@@ -72,6 +73,7 @@ class Command(BaseCommand):
     # -- data -----------------------------------------------------------------------------------
 
     def _build(self, options) -> int:
+        from core.values import date_interval
         from inventory.models import Country, WeaponSystem
         from stock.ledger import Rebuilder, register_rebuilder
         from stock.models import LedgerEntry
@@ -118,13 +120,14 @@ class Command(BaseCommand):
                 for amount, year in parts:
                     origin += 1
                     pk = origin * n_sets + dataset  # pk % n_sets is the dataset
-                    date = None if dataset or year is None else f"{year}-01-01"
+                    date = None if dataset or year is None else dt.date(year, 1, 1)
                     precision = "year" if date else "unknown"
+                    earliest, latest = date_interval(date, precision)
                     for holder, kind in ((donor, "sent"), (recipient, "received")):
                         rows.append(
                             (holder, system, kind, amount, amount, str(amount), date, precision,
-                             False, f"Bench report {pk}", "C2", BENCH_ORIGIN, pk, False, now,
-                             None)
+                             earliest, latest, False, f"Bench report {pk}", "C2", BENCH_ORIGIN,
+                             pk, False, now, None)
                         )  # fmt: skip
         from core.services import rows_insert
         from stock.ledger import COLUMNS
