@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from inventory.models import WeaponSystem
 from stock.choices import EstimateScope
+from stock.freshness import estimates_changed_on_commit
 from stock.models import COUNTED_SQL, LedgerEntry, StaleEstimate, StockEstimate
 from stock.movements import conflicts_flag
 
@@ -411,6 +412,7 @@ def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
         from stock.series import series_refresh_pairs
 
         series_refresh_pairs(pairs, lineage=lineage)
+        estimates_changed_on_commit()
     return {"pairs": len(pairs), "estimates": written}
 
 
@@ -433,4 +435,5 @@ def estimates_refresh_all() -> dict[str, int]:
             cursor.execute(statement, params)
         conflicts_flag(cursor, "1 = 1", lineage, holders="1 = 1")
         StaleEstimate.objects.filter(marked_at__lte=started).delete()
+        estimates_changed_on_commit()
     return {"estimates": written}
