@@ -131,10 +131,8 @@ def bars_svg(chart: dict, chart_id: str) -> str:
             f"<title>{escape(bar['label'])}: {bar['low']}–{'unknown' if high is None else high}"
             "</title></rect>"
         )
-        if high == bar["low"]:
-            value = str(high)
-        else:
-            value = f"{bar['low']}–{'?' if high is None else high}"
+        shown = "?" if high is None else high
+        value = str(high) if high == bar["low"] else f"{bar['low']}–{shown}"
         parts.append(
             f'<text x="{min(label_w + extent + 4, WIDTH - 50):.1f}" y="{y + 16}" '
             f'class="value">{value}</text>'

@@ -209,7 +209,11 @@ def party_page(party: Country, *, today: dt.date | None = None) -> dict:
     est_table = Table(
         "estimates",
         f"Estimated holdings of {party.name}, per system and per family",
-        [Column("system", "System", link="system_url"), Column("scope", "Scope"), *ESTIMATE_COLUMNS],
+        [
+            Column("system", "System", link="system_url"),
+            Column("scope", "Scope"),
+            *ESTIMATE_COLUMNS,
+        ],
         [_estimate_row(e, party, e.system) for e in estimates],
         empty="No estimate: no counted record names this party as a holder.",
     )
@@ -254,7 +258,9 @@ def party_page(party: Country, *, today: dt.date | None = None) -> dict:
                 "low": total.low,
                 "high": total.high,
                 "deliveries": row["n"],
-                "flow_url": reverse("explorer:flow", args=[donor.code, party.code]) if donor else "",
+                "flow_url": reverse("explorer:flow", args=[donor.code, party.code])
+                if donor
+                else "",
             }
         )
     return {
@@ -325,7 +331,9 @@ def pledges_table(pledges, subject: str, today: dt.date) -> Table:
         table.rows.append(
             {
                 "donor": pledge.donor_display,
-                "flow_url": reverse("explorer:flow", args=[pledge.donor.code, pledge.recipient.code])
+                "flow_url": reverse(
+                    "explorer:flow", args=[pledge.donor.code, pledge.recipient.code]
+                )
                 if pledge.donor_id
                 else "",
                 "system": pledge.system.name,
@@ -686,8 +694,13 @@ def search(term: str, *, limit: int = 20) -> dict:
                     "url": reverse("explorer:system", args=[system.pk]),
                 }
             )
-    return {"title": f"Search: {term}" if term else "Search", "charts": [], "bars": None,
-            "tables": [parties, systems], "term": term}
+    return {
+        "title": f"Search: {term}" if term else "Search",
+        "charts": [],
+        "bars": None,
+        "tables": [parties, systems],
+        "term": term,
+    }
 
 
 # -- why this number ----------------------------------------------------------------------

@@ -51,14 +51,10 @@ def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpR
             "title": page["title"],
             "url": request.build_absolute_uri(request.path),
             "attribution": selectors.ATTRIBUTION,
-            "tables": {
-                t.name: {"caption": t.caption, "rows": t.export_rows()} for t in tables
-            },
+            "tables": {t.name: {"caption": t.caption, "rows": t.export_rows()} for t in tables},
         }
         if page.get("estimate") is not None:
-            body["estimate"] = {
-                k: v for k, v in page["estimate"].items() if not k.endswith("_url")
-            }
+            body["estimate"] = {k: v for k, v in page["estimate"].items() if not k.endswith("_url")}
         response = HttpResponse(
             orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), content_type="application/json"
         )
@@ -190,4 +186,6 @@ def explain(request, code: str, system_id: int):
         return _refusal(f"scope={scope!r}: use system or family.")
     holder = get_object_or_404(Country, code=code)
     found = get_object_or_404(WeaponSystem, pk=system_id)
-    return _respond(request, selectors.explanation_page(holder, found, scope), "explorer/explain.html")
+    return _respond(
+        request, selectors.explanation_page(holder, found, scope), "explorer/explain.html"
+    )
