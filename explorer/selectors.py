@@ -624,7 +624,9 @@ def source_page(source: Source) -> dict:
         ],
     )
     for citation in (
-        Citation.objects.filter(source=source).select_related(*RECORD_RELATED).order_by("pk")
+        Citation.objects.filter(source=source)
+        .select_related("source", *RECORD_RELATED)
+        .order_by("pk")
     ):
         record = citation.record
         if record is None:
