@@ -43,7 +43,9 @@ def test_the_party_page_shows_estimates_received_pledges_losses_and_authorizatio
     html = viewer_client.get("/explore/parties/UA/").content.decode()
     # the family: 24–99 + 4 + 3 received, 2 used, no count
     assert "Skybolt" in cells(html, "estimates", "system")
-    received = dict(zip(cells(html, "received", "donor"), cells(html, "received", "quantity")))
+    received = dict(
+        zip(cells(html, "received", "donor"), cells(html, "received", "quantity"), strict=True)
+    )
     assert received == {"United Kingdom": "24–99", "United States": "7"}
     assert cells(html, "pledges", "pledged") == ["10"]
     assert cells(html, "pledges", "delivered") == ["3"]
@@ -74,7 +76,7 @@ def test_the_system_page_lists_holders_orders_flows_and_variants(viewer_client, 
     assert "Skybolt Block I" in html and "Example Works" in html and "300" in html
     assert "Ukraine" in cells(html, "holders", "holder")
     assert cells(html, "orders", "holder") == ["Poland"]
-    flows = dict(zip(cells(html, "flows", "donor"), cells(html, "flows", "quantity")))
+    flows = dict(zip(cells(html, "flows", "donor"), cells(html, "flows", "quantity"), strict=True))
     assert flows == {"United Kingdom": "24–99", "United States": "7"}
 
 
