@@ -8,8 +8,9 @@ from __future__ import annotations
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 36
+# Drawn for a phone (text stays legible at 360 px wide), scaled up on wider screens.
+WIDTH, HEIGHT = 420, 220
+LEFT, RIGHT, TOP, BOTTOM = 40, 10, 12, 32
 
 
 def _attr(value) -> str:
@@ -95,10 +96,10 @@ def bars_svg(chart: dict, chart_id: str) -> str:
     bars = chart["bars"]
     if not bars:
         return ""
-    row_h, label_w = 26, 200
+    row_h, label_w = 26, 150
     height = TOP + row_h * len(bars) + 8
     top = _nice_max(max([b["high"] or 0 for b in bars] + [b["low"] for b in bars] + [1]))
-    plot_w = WIDTH - label_w - 56
+    plot_w = WIDTH - label_w - 60
 
     def w(v: float) -> float:
         return plot_w * v / top
@@ -113,7 +114,7 @@ def bars_svg(chart: dict, chart_id: str) -> str:
     ]
     for i, bar in enumerate(bars):
         y = TOP + i * row_h
-        label = bar["label"] if len(bar["label"]) <= 30 else bar["label"][:29] + "…"
+        label = bar["label"] if len(bar["label"]) <= 22 else bar["label"][:21] + "…"
         high = bar["high"]
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" class="label">'
