@@ -32,7 +32,7 @@ from inventory.selectors import weapon_system_family_ids
 from stock.choices import EstimateScope, LedgerKind
 from stock.estimates import Range, range_minus
 from stock.headline import headline_of
-from stock.models import COUNTED, LedgerEntry, Movement, StockEstimate
+from stock.models import COUNTED, LedgerEntry, Movement, StockEstimate, counted_known_at
 from stock.movements import MOVEMENT_ORIGIN
 from stock.selectors import estimate_series
 from transfers.choices import HoldingKind
@@ -113,7 +113,12 @@ def _range_of(row: dict) -> Range:
     return Range(row["lo"] or 0, None if row["unbounded"] else (row["hi"] or 0))
 
 
-def counted_received(**filters):
+def counted(known_at: dt.datetime | None = None) -> Q:
+    """The ledger rows that count: now, or as the database knew them at `known_at`."""
+    return COUNTED if known_at is None else counted_known_at(known_at)
+
+
+def counted_received(known_at: dt.datetime | None = None, **filters):
     """The counted ledger rows of deliveries received, each with its donor (from the
     transfer or the movement it stands for)."""
     donor = Case(
@@ -128,9 +133,9 @@ def counted_received(**filters):
         default=Value(None),
         output_field=IntegerField(),
     )
-    return LedgerEntry.objects.filter(COUNTED, kind=LedgerKind.RECEIVED, **filters).annotate(
-        donor_id=donor
-    )
+    return LedgerEntry.objects.filter(
+        counted(known_at), kind=LedgerKind.RECEIVED, **filters
+    ).annotate(donor_id=donor)
 
 
 def _names(ids) -> dict[int, Country]:
@@ -196,16 +201,39 @@ def band_chart(title: str, points: list, explain: str) -> dict:
 # -- party --------------------------------------------------------------------------------
 
 
-def party_page(party: Country, *, today: dt.date | None = None) -> dict:
+def estimates_known_at(party: Country, known_at: dt.datetime, today: dt.date) -> list:
+    """The party's estimates as of today from the ledger rows the database knew at
+    `known_at` (unsaved, with their systems loaded)."""
+    from stock.selectors import estimates_as_of
+
+    found = [
+        *estimates_as_of(today, holder_ids=[party.pk], known_at=known_at),
+        *estimates_as_of(
+            today, holder_ids=[party.pk], scope=EstimateScope.FAMILY, known_at=known_at
+        ),
+    ]
+    systems = WeaponSystem.objects.in_bulk({e.system_id for e in found})
+    for estimate in found:
+        estimate.system = systems[estimate.system_id]
+    return sorted(found, key=lambda e: (e.scope, e.system.name))
+
+
+def party_page(
+    party: Country, *, today: dt.date | None = None, known_at: dt.datetime | None = None
+) -> dict:
     """Estimates per system and family; on hand over time (the three best documented);
     received by donor and year; pledges against deliveries; losses; authorizations in
-    force."""
+    force. `known_at`: the numbers of stock as the database knew them then (the stored
+    monthly series is today's, so no chart is drawn)."""
     today = today or timezone.localdate()
-    estimates = list(
-        StockEstimate.objects.filter(holder=party)
-        .select_related("system")
-        .order_by("scope", "system__name")
-    )
+    if known_at is not None:
+        estimates = estimates_known_at(party, known_at, today)
+    else:
+        estimates = list(
+            StockEstimate.objects.filter(holder=party)
+            .select_related("system")
+            .order_by("scope", "system__name")
+        )
     est_table = Table(
         "estimates",
         f"Estimated holdings of {party.name}, per system and per family",
@@ -227,8 +255,10 @@ def party_page(party: Country, *, today: dt.date | None = None) -> dict:
         )
         for e in charted
     ]
+    if known_at is not None:
+        charts = []
     received = list(
-        counted_received(holder=party)
+        counted_received(known_at, holder=party)
         .annotate(year=ExtractYear("date"))
         .values("donor_id", "year")
         .annotate(**_summed())
@@ -272,7 +302,7 @@ def party_page(party: Country, *, today: dt.date | None = None) -> dict:
             est_table,
             by_donor,
             pledges_table(Pledge.objects.filter(recipient=party), party.name, today),
-            losses_table(party),
+            losses_table(party, known_at),
             authorizations_table(party, today),
         ],
     }
@@ -350,9 +380,9 @@ def pledges_table(pledges, subject: str, today: dt.date) -> Table:
     return table
 
 
-def losses_table(party: Country) -> Table:
+def losses_table(party: Country, known_at: dt.datetime | None = None) -> Table:
     rows = list(
-        LedgerEntry.objects.filter(COUNTED, holder=party, kind=LedgerKind.EXPENDED)
+        LedgerEntry.objects.filter(counted(known_at), holder=party, kind=LedgerKind.EXPENDED)
         .values("system_id", "system__name")
         .annotate(**_summed())
         .order_by("system__name")
@@ -530,11 +560,17 @@ def flows_table(rows, caption: str) -> Table:
 # -- flow ---------------------------------------------------------------------------------
 
 
-def flow_page(donor: Country, recipient: Country, *, today: dt.date | None = None) -> dict:
+def flow_page(
+    donor: Country,
+    recipient: Country,
+    *,
+    today: dt.date | None = None,
+    known_at: dt.datetime | None = None,
+) -> dict:
     """Every counted delivery from a donor to a recipient, per system, and the pledges."""
     today = today or timezone.localdate()
     rows = list(
-        counted_received(holder=recipient)
+        counted_received(known_at, holder=recipient)
         .filter(donor_id=donor.pk)
         .values("system_id", "system__name")
         .annotate(**_summed())
@@ -708,12 +744,26 @@ def search(term: str, *, limit: int = 20) -> dict:
 # -- why this number ----------------------------------------------------------------------
 
 
-def explanation_page(holder: Country, system: WeaponSystem, scope: str) -> dict:
+def explanation_page(
+    holder: Country, system: WeaponSystem, scope: str, *, known_at: dt.datetime | None = None
+) -> dict:
     """An estimate and the ledger rows behind it, each with its record, citations (excerpt,
-    grade, source) and marks: unsourced, conflicting, left out as a duplicate."""
-    from stock.selectors import estimate_explanation
+    grade, source) and marks: unsourced, conflicting, left out as a duplicate. `known_at`:
+    the estimate and its rows as the database knew them then (the records' labels are the
+    rows' frozen ones; the citations shown are today's)."""
+    from stock.selectors import estimate_explanation, estimates_as_of
 
-    estimate = StockEstimate.objects.filter(holder=holder, system=system, scope=scope).first()
+    if known_at is None:
+        estimate = StockEstimate.objects.filter(holder=holder, system=system, scope=scope).first()
+    else:
+        found = estimates_as_of(
+            timezone.localdate(),
+            holder_ids=[holder.pk],
+            system_ids=[system.pk],
+            scope=scope,
+            known_at=known_at,
+        )
+        estimate = found[0] if found else None
     rows = Table(
         "rows",
         f"Why this number: {holder.name} × {system.name}"
@@ -729,7 +779,9 @@ def explanation_page(holder: Country, system: WeaponSystem, scope: str) -> dict:
         ],
         empty="No ledger row: nothing recorded for this holder and system.",
     )
-    for item in estimate_explanation(holder_id=holder.pk, system_id=system.pk, scope=scope):
+    for item in estimate_explanation(
+        holder_id=holder.pk, system_id=system.pk, scope=scope, known_at=known_at
+    ):
         entry = item["entry"]
         marks = []
         if not item["counted"]:

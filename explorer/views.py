@@ -8,11 +8,15 @@ them, as everywhere in Stockpile."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from urllib.parse import urlencode
 
 import orjson
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_safe
 
 from core.spreadsheets import formula_safe
@@ -43,8 +47,47 @@ def _check_params(request, allowed: set[str]) -> str:
     return ""
 
 
+KNOWN_AT_TABLES = {"estimates", "received", "losses", "deliveries", "rows"}
+
+
+def known_at_param(request) -> tuple[dt.datetime | None, str]:
+    """`?known_at=`: an ISO date-time (with or without a zone: UTC when none) or a date (the
+    end of that day, UTC). Returns the moment, or the refusal naming the value."""
+    raw = request.GET.get("known_at")
+    if raw is None:
+        return None, ""
+    try:
+        day = parse_date(raw) if len(raw) == 10 else None
+        moment = dt.datetime.combine(day, dt.time.max) if day else parse_datetime(raw)
+    except ValueError:
+        moment = None
+    if moment is None:
+        return None, (
+            f"known_at={raw!r} is not a date (2024-03-01) or a date-time (2024-03-01T12:00:00Z)."
+        )
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment, ""
+
+
+def _as_known_at(page: dict, raw: str) -> None:
+    """Links from a page as known at a moment stay at that moment; tables built from the
+    records (not the ledger) say that they are today's."""
+    page["known_at"] = raw
+    for table in page["tables"]:
+        if table.name not in KNOWN_AT_TABLES:
+            table.caption += " (the records as they are now)"
+        for row in table.rows:
+            for key in ("explain_url", "flow_url"):
+                if row.get(key):
+                    glue = "&" if "?" in row[key] else "?"
+                    row[key] = f"{row[key]}{glue}{urlencode({'known_at': raw})}"
+
+
 def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpResponse:
     fmt = request.GET.get("format", "html")
+    if request.GET.get("known_at"):
+        _as_known_at(page, request.GET["known_at"])
     tables = page["tables"]
     if fmt == "json":
         body = {
@@ -53,6 +96,8 @@ def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpR
             "attribution": selectors.ATTRIBUTION,
             "tables": {t.name: {"caption": t.caption, "rows": t.export_rows()} for t in tables},
         }
+        if page.get("known_at"):
+            body["known_at"] = page["known_at"]
         if page.get("estimate") is not None:
             body["estimate"] = {k: v for k, v in page["estimate"].items() if not k.endswith("_url")}
         response = HttpResponse(
@@ -118,13 +163,14 @@ def search(request):
 @require_safe
 @explorer_view
 def party(request, code: str):
-    refusal = _check_params(request, set())
-    if refusal:
-        return _refusal(refusal)
+    refusal = _check_params(request, {"known_at"})
+    known_at, bad = known_at_param(request)
+    if refusal or bad:
+        return _refusal(refusal or bad)
     found = get_object_or_404(Country, code=code.upper())
     if found.code != code:
         return redirect("explorer:party", found.code)
-    return _respond(request, selectors.party_page(found))
+    return _respond(request, selectors.party_page(found, known_at=known_at))
 
 
 @require_safe
@@ -156,13 +202,15 @@ def system_by_name(request, name: str):
 @require_safe
 @explorer_view
 def flow(request, donor: str, recipient: str):
-    refusal = _check_params(request, set())
-    if refusal:
-        return _refusal(refusal)
+    refusal = _check_params(request, {"known_at"})
+    known_at, bad = known_at_param(request)
+    if refusal or bad:
+        return _refusal(refusal or bad)
     parties = {c.code: c for c in Country.objects.filter(code__in=[donor, recipient])}
     if donor not in parties or recipient not in parties:
         raise Http404("No such party.")
-    return _respond(request, selectors.flow_page(parties[donor], parties[recipient]))
+    page = selectors.flow_page(parties[donor], parties[recipient], known_at=known_at)
+    return _respond(request, page)
 
 
 @require_safe
@@ -178,14 +226,14 @@ def source(request, pk: int):
 @require_safe
 @explorer_view
 def explain(request, code: str, system_id: int):
-    refusal = _check_params(request, {"scope"})
-    if refusal:
-        return _refusal(refusal)
+    refusal = _check_params(request, {"scope", "known_at"})
+    known_at, bad = known_at_param(request)
+    if refusal or bad:
+        return _refusal(refusal or bad)
     scope = request.GET.get("scope", EstimateScope.SYSTEM)
     if scope not in EstimateScope.values:
         return _refusal(f"scope={scope!r}: use system or family.")
     holder = get_object_or_404(Country, code=code)
     found = get_object_or_404(WeaponSystem, pk=system_id)
-    return _respond(
-        request, selectors.explanation_page(holder, found, scope), "explorer/explain.html"
-    )
+    page = selectors.explanation_page(holder, found, scope, known_at=known_at)
+    return _respond(request, page, "explorer/explain.html")
