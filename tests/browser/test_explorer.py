@@ -91,3 +91,36 @@ def test_a_screen_reader_finds_the_chart_titles_and_table_captions(page, live_si
         assert page.locator(f"[id='{label}']").text_content().strip()
     assert page.locator("table caption").count() >= 5
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_known_at_shows_the_number_before_a_correction(page, live_site, settings):
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from stock.refresh import estimates_refresh_all
+    from tests.factories import TransferFactory, WeaponSystemFactory, state
+    from transfers.services import record_save
+
+    settings.STOCKPILE_PUBLIC = True
+    cache.clear()
+    system = WeaponSystemFactory(name="Gepard")
+    sent = TransferFactory(
+        donor=state("DE"), recipient=state("UA"), system=system, quantity_low=10, quantity_high=10
+    )
+    estimates_refresh_all()
+    before = timezone.now()
+    sent.quantity_low = sent.quantity_high = 20
+    sent.quantity_text = "20"
+    record_save(record=sent)
+    estimates_refresh_all()
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    url = f"{live_site.url}/explore/explain/UA/{system.pk}/"
+    page.goto(url)
+    assert page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 20 on hand, 20 in, no count"
+    page.goto(f"{url}?known_at={before.isoformat().replace('+', '%2B')}")
+    assert page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 10 on hand, 10 in, no count"
+    assert page.get_by_role("status").inner_text().startswith("As the database knew it at")
+    shot(page, "explorer-known-at")
+    page.get_by_role("link", name="As known now").click()
+    assert page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 20 on hand, 20 in, no count"
