@@ -9,7 +9,9 @@ external ids, no editors, nothing of subscribers."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from django.db.models import (
     Case,
@@ -25,6 +27,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, ExtractYear
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias, normalize_alias
 from inventory.search import parties_ranked, systems_ranked
@@ -79,9 +83,45 @@ class Table:
             for row in self.rows
         ]
 
+    def body_html(self) -> str:
+        """The table's rows as HTML (escaped text, links only to this site's pages), built
+        here rather than in a template loop: a page prints thousands of cells."""
+        if not self.rows:
+            return format_html('<tr><td colspan="{}">{}</td></tr>', len(self.columns), self.empty)
+        out = []
+        for row in self.cells():
+            out.append("<tr>")
+            for cell in row:
+                classes = (
+                    ' class="num marked"'
+                    if cell["marked"]
+                    else (' class="num"' if cell["numeric"] else "")
+                )
+                text = escape(cell["value"])
+                if cell["url"]:
+                    text = f'<a href="{escape(cell["url"])}">{text}</a>'
+                out.append(f'<td data-key="{cell["key"]}"{classes}>{text}</td>')
+            out.append("</tr>")
+        return mark_safe("".join(out))  # every value above is escaped
+
     def export_rows(self) -> list[dict]:
         """The rows as downloads carry them: the columns' values, no links."""
         return [{c.key: row.get(c.key) for c in self.columns} for row in self.rows]
+
+
+@functools.cache
+def _url_pattern(name: str, arity: int) -> str:
+    # digits: a placeholder that every converter (str, int) accepts
+    return reverse(name, args=[f"98765432{i}0" for i in range(arity)])
+
+
+def url(name: str, *args) -> str:
+    """`reverse` for the pages' own URLs, resolved once per name (a page links thousands of
+    rows; each reverse costs as much as printing its row)."""
+    found = _url_pattern(name, len(args))
+    for i, arg in enumerate(args):
+        found = found.replace(f"98765432{i}0", quote(str(arg), safe=""))
+    return found
 
 
 def range_text(low, high) -> str:
@@ -89,8 +129,8 @@ def range_text(low, high) -> str:
 
 
 def explain_url(holder_code: str, system_id: int, scope: str = EstimateScope.SYSTEM) -> str:
-    url = reverse("explorer:explain", args=[holder_code, system_id])
-    return f"{url}?scope=family" if scope == EstimateScope.FAMILY else url
+    found = url("explorer:explain", holder_code, system_id)
+    return f"{found}?scope=family" if scope == EstimateScope.FAMILY else found
 
 
 def _summed(prefix: str = "") -> dict:
@@ -155,9 +195,9 @@ def _estimate_row(estimate: StockEstimate, holder: Country, system: WeaponSystem
         flags.append(f"{estimate.unsourced_count} unsourced")
     return {
         "holder": holder.name,
-        "holder_url": reverse("explorer:party", args=[holder.code]),
+        "holder_url": url("explorer:party", holder.code),
         "system": system.name,
-        "system_url": reverse("explorer:system", args=[system.pk]),
+        "system_url": url("explorer:system", system.pk),
         "scope": estimate.scope,
         "on_hand": headline_of(estimate),
         "on_hand_low": estimate.on_hand_low,
@@ -288,9 +328,7 @@ def party_page(
                 "low": total.low,
                 "high": total.high,
                 "deliveries": row["n"],
-                "flow_url": reverse("explorer:flow", args=[donor.code, party.code])
-                if donor
-                else "",
+                "flow_url": url("explorer:flow", donor.code, party.code) if donor else "",
             }
         )
     return {
@@ -361,13 +399,11 @@ def pledges_table(pledges, subject: str, today: dt.date) -> Table:
         table.rows.append(
             {
                 "donor": pledge.donor_display,
-                "flow_url": reverse(
-                    "explorer:flow", args=[pledge.donor.code, pledge.recipient.code]
-                )
+                "flow_url": url("explorer:flow", pledge.donor.code, pledge.recipient.code)
                 if pledge.donor_id
                 else "",
                 "system": pledge.system.name,
-                "system_url": reverse("explorer:system", args=[pledge.system_id]),
+                "system_url": url("explorer:system", pledge.system_id),
                 "date": pledge.date_display,
                 "status": pledge.get_status_display(),
                 "pledged": pledged.display(),
@@ -400,7 +436,7 @@ def losses_table(party: Country, known_at: dt.datetime | None = None) -> Table:
         table.rows.append(
             {
                 "system": row["system__name"],
-                "system_url": reverse("explorer:system", args=[row["system_id"]]),
+                "system_url": url("explorer:system", row["system_id"]),
                 "quantity": _range_of(row).display(),
                 "reports": row["n"],
                 "explain_url": explain_url(party.code, row["system_id"]),
@@ -434,9 +470,9 @@ def authorizations_table(party: Country, today: dt.date) -> Table:
         table.rows.append(
             {
                 "grantor": item.grantor.name,
-                "grantor_url": reverse("explorer:party", args=[item.grantor.code]),
+                "grantor_url": url("explorer:party", item.grantor.code),
                 "system": item.system.name,
-                "system_url": reverse("explorer:system", args=[item.system_id]),
+                "system_url": url("explorer:system", item.system_id),
                 "kind": item.get_kind_display(),
                 "scope": item.scope,
                 "since": item.date_display,
@@ -489,10 +525,10 @@ def system_page(system: WeaponSystem) -> dict:
         orders.rows.append(
             {
                 "holder": holding.holder.name,
-                "holder_url": reverse("explorer:party", args=[holding.holder.code]),
+                "holder_url": url("explorer:party", holding.holder.code),
                 "supplier": holding.supplier.name if holding.supplier_id else "not stated",
                 "system": holding.system.name,
-                "system_url": reverse("explorer:system", args=[holding.system_id]),
+                "system_url": url("explorer:system", holding.system_id),
                 "date": holding.date_display,
                 "quantity": Range(holding.quantity_low or 0, holding.quantity_high).display(),
                 "sourced": holding.citation_count or "unsourced",
@@ -549,9 +585,7 @@ def flows_table(rows, caption: str) -> Table:
                 "low": total.low,
                 "high": total.high,
                 "deliveries": row["n"],
-                "flow_url": reverse("explorer:flow", args=[donor.code, recipient.code])
-                if donor
-                else "",
+                "flow_url": url("explorer:flow", donor.code, recipient.code) if donor else "",
             }
         )
     return table
@@ -592,7 +626,7 @@ def flow_page(
         deliveries.rows.append(
             {
                 "system": row["system__name"],
-                "system_url": reverse("explorer:system", args=[row["system_id"]]),
+                "system_url": url("explorer:system", row["system_id"]),
                 "quantity": total.display(),
                 "low": total.low,
                 "high": total.high,
@@ -715,7 +749,7 @@ def search(term: str, *, limit: int = 20) -> dict:
                 {
                     "name": party.name,
                     "code": party.code,
-                    "url": reverse("explorer:party", args=[party.code]),
+                    "url": url("explorer:party", party.code),
                 }
             )
         system_aliases = WeaponSystemAlias.objects.filter(alias_normalized__contains=key).values(
@@ -729,7 +763,7 @@ def search(term: str, *, limit: int = 20) -> dict:
                 {
                     "name": system.name,
                     "family": system.parent.name if system.parent_id else "",
-                    "url": reverse("explorer:system", args=[system.pk]),
+                    "url": url("explorer:system", system.pk),
                 }
             )
     return {
@@ -805,7 +839,7 @@ def explanation_page(
                 "citations": [
                     {
                         "source": c.source.title,
-                        "source_url": reverse("explorer:source", args=[c.source_id]),
+                        "source_url": url("explorer:source", c.source_id),
                         "publisher": c.source.publisher,
                         "excerpt": c.excerpt,
                         "grade": c.grade,
