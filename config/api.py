@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework.routers import DefaultRouter
 
+from core.api.changes import ChangesViewSet
 from core.api.history import HistoryViewSet, history_register
 from inventory.api.views import CountryViewSet, WeaponSystemViewSet
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias
@@ -18,6 +19,7 @@ router.include_format_suffixes = False  # ?format=csv, not .csv suffixes
 router.register("countries", CountryViewSet, basename="country")
 router.register("systems", WeaponSystemViewSet, basename="weaponsystem")
 router.register("history", HistoryViewSet, basename="history")
+router.register("changes", ChangesViewSet, basename="change")
 router.register("holdings", views.HoldingViewSet, basename="holding")
 router.register("pledges", views.PledgeViewSet, basename="pledge")
 router.register("transfers", views.TransferViewSet, basename="transfer")

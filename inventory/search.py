@@ -52,7 +52,7 @@ def parties_ranked(queryset: QuerySet, term: str) -> QuerySet:
     )
     return queryset.annotate(
         search_rank=party_search_rank(term), search_historic=historic
-    ).order_by("search_rank", "search_historic", "name")
+    ).order_by("search_rank", "search_historic", "name", "pk")
 
 
 def system_search_rank(term: str) -> Case:
@@ -72,5 +72,5 @@ def systems_ranked(queryset: QuerySet, term: str) -> QuerySet:
         When(parent__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
     return queryset.annotate(search_rank=system_search_rank(term), search_variant=variant).order_by(
-        "search_rank", "search_variant", "name"
+        "search_rank", "search_variant", "name", "pk"
     )

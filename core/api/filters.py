@@ -19,6 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
+from rest_framework.settings import api_settings
 
 
 def filter_errors(errors) -> ValidationError:
@@ -123,7 +124,19 @@ class StrictFilterSet(django_filters.FilterSet):
 
 
 class StrictOrderingFilter(OrderingFilter):
-    """Refuses unknown ordering fields and adds the id as a tie-breaker for stable pages."""
+    """Refuses unknown ordering fields and adds the id as a tie-breaker for stable pages.
+
+    With `?search=` and no `?ordering=`, a view that names a ranking (`search_ranked`, e.g.
+    `inventory.search.parties_ranked`) lists its matches best first, as the admin's
+    autocomplete does: `?search=UK` gives the United Kingdom before Ukraine.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        ranked = getattr(view, "search_ranked", None)
+        term = request.query_params.get(api_settings.SEARCH_PARAM, "").strip()
+        if ranked is not None and term and self.ordering_param not in request.query_params:
+            return ranked(queryset, term)
+        return super().filter_queryset(request, queryset, view)
 
     def get_ordering(self, request, queryset, view):
         raw = request.query_params.get(self.ordering_param)

@@ -112,6 +112,11 @@ class RowPlan:
     def page(self, queryset: models.QuerySet, pks, ordered_as: models.QuerySet) -> list[dict]:
         """The representations of the rows of `queryset` whose pk is in `pks` (ids, or a
         subquery of them), in the order of `ordered_as`."""
+        order = [str(term).lstrip("-") for term in ordered_as.query.order_by]
+        if any(name in ordered_as.query.annotations for name in order):
+            # Ordered by an annotation (a search rank): read the rows from the ordered queryset
+            # itself, which carries it.
+            queryset = ordered_as
         rows = queryset.filter(pk__in=pks).prefetch_related(None)
         if ordered_as.query.order_by or not ordered_as.query.default_ordering:
             rows = rows.order_by(*ordered_as.query.order_by)

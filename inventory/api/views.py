@@ -9,6 +9,7 @@ from core.services import tracked_delete
 from inventory.api.filters import CountryFilterSet, WeaponSystemFilterSet
 from inventory.api.serializers import CountrySerializer, WeaponSystemSerializer
 from inventory.models import Country, CountryAlias, WeaponSystem
+from inventory.search import parties_ranked, systems_ranked
 
 
 class CountryViewSet(HistoryMixin, ServiceViewSet):
@@ -18,6 +19,7 @@ class CountryViewSet(HistoryMixin, ServiceViewSet):
     serializer_class = CountrySerializer
     filterset_class = CountryFilterSet
     search_fields = ["name", "official_name", "code", "aliases__alias"]
+    search_ranked = staticmethod(parties_ranked)  # ?search=UK: the United Kingdom first
     ordering_fields = ["name", "code", "kind", "id"]
 
     def delete_service(self, instance, *, actor):
@@ -29,6 +31,7 @@ class WeaponSystemViewSet(HistoryMixin, ServiceViewSet):
     serializer_class = WeaponSystemSerializer
     filterset_class = WeaponSystemFilterSet
     search_fields = ["name", "aliases__alias", "manufacturer", "description"]
+    search_ranked = staticmethod(systems_ranked)
     ordering_fields = ["name", "range_km", "id"]
 
     def get_serializer_context(self):

@@ -94,3 +94,41 @@ def test_historic_parties_carry_their_lifespan_and_rok_dprk_are_aliases():
     assert ddr.existed_on(dt.date(1990, 1, 1))
     assert Country.objects.get(aliases__alias="ROK").code == "KR"
     assert Country.objects.get(aliases__alias="DPRK").code == "KP"
+
+
+def _api_search(client, path, term, **extra) -> list[str]:
+    response = client.get(path, {"search": term, **extra})
+    assert response.status_code == 200, response.content
+    return [row["name"] for row in response.json()["results"]]
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [
+        ("UK", "United Kingdom"),
+        ("USA", "United States"),
+        ("Korea", "South Korea"),
+        ("GDR", "East Germany"),
+    ],
+)
+def test_the_api_search_ranks_parties_as_the_admin_does(api_client_for, viewer, typed, first):
+    assert _api_search(api_client_for(viewer), "/api/v1/countries/", typed)[0] == first
+
+
+def test_the_api_search_ranks_systems_and_an_explicit_ordering_still_wins(api_client_for, viewer):
+    atacms = WeaponSystemFactory(name="ATACMS")
+    WeaponSystemFactory(name="ATACMS Block IA", parent=atacms)
+    WeaponSystemFactory(name="Anti-ATACMS trainer")
+    client = api_client_for(viewer)
+    assert _api_search(client, "/api/v1/systems/", "ATACMS") == [
+        "ATACMS",
+        "ATACMS Block IA",
+        "Anti-ATACMS trainer",
+    ]
+    assert _api_search(client, "/api/v1/systems/", "ATACMS", ordering="-id") == [
+        "Anti-ATACMS trainer",
+        "ATACMS Block IA",
+        "ATACMS",
+    ]
+    ukraine_first = _api_search(client, "/api/v1/countries/", "Ukraine")
+    assert ukraine_first[0] == "Ukraine"
