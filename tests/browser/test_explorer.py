@@ -117,10 +117,16 @@ def test_known_at_shows_the_number_before_a_correction(page, live_site, settings
     page.set_viewport_size({"width": 390, "height": 844})
     url = f"{live_site.url}/explore/explain/UA/{system.pk}/"
     page.goto(url)
-    assert page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 20 on hand, 20 in, no count"
+    assert (
+        page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 20 on hand, 20 in, no count"
+    )
     page.goto(f"{url}?known_at={before.isoformat().replace('+', '%2B')}")
-    assert page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 10 on hand, 10 in, no count"
+    assert (
+        page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 10 on hand, 10 in, no count"
+    )
     assert page.get_by_role("status").inner_text().startswith("As the database knew it at")
     shot(page, "explorer-known-at")
     page.get_by_role("link", name="As known now").click()
-    assert page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 20 on hand, 20 in, no count"
+    assert (
+        page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 20 on hand, 20 in, no count"
+    )
