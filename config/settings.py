@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "stock",
     "transfers",
     "reports",
+    "explorer",
 ]
 
 MIDDLEWARE = [
@@ -280,9 +281,13 @@ STOCKPILE_REPORTS_CONFIRM_MAX_AGE = int(
 # REST API v1 (docs/api.md). Anonymous reads are off unless STOCKPILE_API_ANONYMOUS_READ;
 # throttle rates per user (DRF's "N/second|minute|hour|day"), counted in the default cache.
 STOCKPILE_API_ANONYMOUS_READ = env_bool("STOCKPILE_API_ANONYMOUS_READ", False)
-# The public explorer is on: the API schema and its docs pages are open to anyone (else
-# they need a login or a token).
+# The public explorer is on: the explorer and the API schema and its docs pages are open to
+# anyone (else they need a login or a token).
 STOCKPILE_PUBLIC = env_bool("STOCKPILE_PUBLIC", False)
+# The explorer (/explore/, docs/explorer.md): anonymous readers' rate per address when public,
+# and how long a built page stays in the cache (a refresh of the estimates invalidates it).
+STOCKPILE_EXPLORER_THROTTLE = os.environ.get("STOCKPILE_EXPLORER_THROTTLE", "120/minute")
+STOCKPILE_EXPLORER_CACHE_SECONDS = int(os.environ.get("STOCKPILE_EXPLORER_CACHE_SECONDS", "300"))
 STOCKPILE_API_REQUIRE_IF_MATCH = env_bool("STOCKPILE_API_REQUIRE_IF_MATCH", True)
 STOCKPILE_API_PAGE_SIZE = int(os.environ.get("STOCKPILE_API_PAGE_SIZE", "50"))
 STOCKPILE_API_MAX_PAGE_SIZE = int(os.environ.get("STOCKPILE_API_MAX_PAGE_SIZE", "500"))

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
+    path("explore/", include("explorer.urls")),
     path("api/v1/", include("config.api")),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),

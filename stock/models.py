@@ -111,6 +111,21 @@ COUNTED = models.Q(is_cancelled=False, is_superseded=False)
 COUNTED_SQL = "is_cancelled = false AND is_superseded = false"
 
 
+def counted_known_at(moment) -> models.Q:
+    """The rows an estimate counted as the database knew it at `moment` (transaction time,
+    docs/estimates.md "As known at"): posted by then and not yet cancelled then. Supersession
+    carries no time, so it is taken as it is now."""
+    return models.Q(posted_at__lte=moment, is_superseded=False) & (
+        models.Q(cancelled_at__isnull=True) | models.Q(cancelled_at__gt=moment)
+    )
+
+
+COUNTED_KNOWN_AT_SQL = (
+    "posted_at <= %(known_at)s AND (cancelled_at IS NULL OR cancelled_at > %(known_at)s) "
+    "AND is_superseded = false"
+)
+
+
 class StaleEstimate(models.Model):
     """A holder × system whose estimates must be recomputed (marked in the transaction that
     changed its ledger; cleared by the refresh that recomputed it)."""

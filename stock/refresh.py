@@ -20,7 +20,14 @@ from django.utils import timezone
 
 from inventory.models import WeaponSystem
 from stock.choices import EstimateScope
-from stock.models import COUNTED_SQL, LedgerEntry, StaleEstimate, StockEstimate
+from stock.freshness import estimates_changed_on_commit
+from stock.models import (
+    COUNTED_KNOWN_AT_SQL,
+    COUNTED_SQL,
+    LedgerEntry,
+    StaleEstimate,
+    StockEstimate,
+)
 from stock.movements import conflicts_flag
 
 Pair = tuple[int, int]
@@ -71,10 +78,12 @@ def _ids_sql(column: str, ids: Iterable[int]) -> str:
     return f"{column} IN ({', '.join(str(int(i)) for i in ids)})"
 
 
-def _system_select(where: str, lineage: Sequence[Pair] = ()) -> str:
+def _system_select(where: str, lineage: Sequence[Pair] = (), *, known_at: bool = False) -> str:
     """SELECT of the estimate columns for the pairs whose ledger rows `where` keeps: system
     scope, or with `lineage` ((ancestor, descendant) pairs) family scope, where each
-    member's flows are summed per family before the arithmetic (rule 8)."""
+    member's flows are summed per family before the arithmetic (rule 8). `known_at`: the
+    rows counted as the database knew them at the `known_at` parameter."""
+    counted = COUNTED_KNOWN_AT_SQL if known_at else COUNTED_SQL
 
     # Rule 2: how a row counts. r.de..r.dl are its first and last possible days, b.de..b.dl
     # the baseline's; b.de is NULL when the pair has no baseline.
@@ -103,7 +112,7 @@ def _system_select(where: str, lineage: Sequence[Pair] = ()) -> str:
                COALESCE(date_latest, %(today)s) AS dl,
                COALESCE(date, '0001-01-01') AS d, via_contract, grade
         FROM {LEDGER}
-        WHERE {COUNTED_SQL} AND (date_earliest IS NULL OR date_earliest <= %(as_of)s)
+        WHERE {counted} AND (date_earliest IS NULL OR date_earliest <= %(as_of)s)
           AND {where}"""
     classes = ["rec", "snt", "exp", "pin", "pout", "ord", "con"]
     if lineage:
@@ -320,15 +329,19 @@ def estimates_select(
     system_ids=None,
     lineage: Sequence[Pair] = (),
     today: dt.date | None = None,
+    known_at: dt.datetime | None = None,
 ) -> list[dict]:
     """The estimates as of a date, computed from the ledger (not stored): system scope, or
-    family scope for the families of `lineage` (then `system_ids` are their members)."""
+    family scope for the families of `lineage` (then `system_ids` are their members);
+    `known_at`: from the rows as the database knew them at that moment."""
     where = _where(pairs, holder_ids, system_ids)
     if lineage:
         where = f"{where} AND {_family_where(lineage)}"
-    params = {"as_of": as_of, "today": today or timezone.localdate()}
+    if known_at is not None:
+        known_at = connection.ops.adapt_datetimefield_value(known_at)
+    params = {"as_of": as_of, "today": today or timezone.localdate(), "known_at": known_at}
     with connection.cursor() as cursor:
-        cursor.execute(_system_select(where, lineage), params)
+        cursor.execute(_system_select(where, lineage, known_at=known_at is not None), params)
         names = [col[0] for col in cursor.description]
         return [_normalize(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
 
@@ -411,6 +424,7 @@ def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
         from stock.series import series_refresh_pairs
 
         series_refresh_pairs(pairs, lineage=lineage)
+        estimates_changed_on_commit()
     return {"pairs": len(pairs), "estimates": written}
 
 
@@ -433,4 +447,5 @@ def estimates_refresh_all() -> dict[str, int]:
             cursor.execute(statement, params)
         conflicts_flag(cursor, "1 = 1", lineage, holders="1 = 1")
         StaleEstimate.objects.filter(marked_at__lte=started).delete()
+        estimates_changed_on_commit()
     return {"estimates": written}

@@ -15,10 +15,13 @@ def estimate_list() -> QuerySet:
     return StockEstimate.objects.select_related("holder", "system", "system__parent")
 
 
-def estimates_as_of(as_of, *, holder_ids=None, system_ids=None, scope: str = "system") -> list:
+def estimates_as_of(
+    as_of, *, holder_ids=None, system_ids=None, scope: str = "system", known_at=None
+) -> list:
     """Estimates as of a past date, computed from the ledger now (unsaved StockEstimate
     instances, so they render like the stored ones). Family scope sums each family's
-    members' flows, as the stored refresh does (the same SQL)."""
+    members' flows, as the stored refresh does (the same SQL). `known_at`: as the database
+    knew them at that moment (transaction time; `stock.models.counted_known_at`)."""
     from stock.choices import EstimateScope
     from stock.models import StockEstimate
     from stock.refresh import estimates_select, family_lineage
@@ -32,7 +35,11 @@ def estimates_as_of(as_of, *, holder_ids=None, system_ids=None, scope: str = "sy
             return []
         system_ids = None
     rows = estimates_select(
-        as_of=as_of, holder_ids=holder_ids, system_ids=system_ids, lineage=lineage
+        as_of=as_of,
+        holder_ids=holder_ids,
+        system_ids=system_ids,
+        lineage=lineage,
+        known_at=known_at,
     )
     conflicted = conflicts_as_of(as_of, holder_ids=holder_ids, lineage=lineage)
     return [
@@ -97,8 +104,11 @@ def estimate_series(holder_id: int, system_id: int, scope: str = "system", *, to
     return series
 
 
-def estimate_ledger_rows(holder_id: int, system_id: int, scope: str = "system", as_of=None):
-    """The uncancelled ledger rows behind an estimate, in date order (unknown dates first)."""
+def estimate_ledger_rows(
+    holder_id: int, system_id: int, scope: str = "system", as_of=None, known_at=None
+):
+    """The uncancelled ledger rows behind an estimate, in date order (unknown dates first);
+    `known_at`: the rows that were posted and not yet cancelled at that moment."""
     from django.db.models import F
 
     from stock.models import LedgerEntry
@@ -106,8 +116,13 @@ def estimate_ledger_rows(holder_id: int, system_id: int, scope: str = "system", 
     system_ids = (
         weapon_system_family_ids(WeaponSystem(pk=system_id)) if scope == "family" else [system_id]
     )
+    alive = (
+        Q(posted_at__lte=known_at) & (Q(cancelled_at__isnull=True) | Q(cancelled_at__gt=known_at))
+        if known_at is not None
+        else Q(is_cancelled=False)
+    )
     rows = LedgerEntry.objects.filter(
-        holder_id=holder_id, system_id__in=system_ids, is_cancelled=False
+        alive, holder_id=holder_id, system_id__in=system_ids
     ).select_related("system")
     if as_of is not None:
         rows = rows.filter(Q(date_earliest__isnull=True) | Q(date_earliest__lte=as_of))
@@ -118,7 +133,7 @@ def estimate_ledger_rows(holder_id: int, system_id: int, scope: str = "system", 
 
 
 def estimate_explanation(
-    *, holder_id: int, system_id: int, scope: str = "system", as_of=None
+    *, holder_id: int, system_id: int, scope: str = "system", as_of=None, known_at=None
 ) -> list[dict]:
     """The ledger rows behind an estimate in date order ("why this number"), each with the
     record it came from and that record's citations with their sources (loaded through the
@@ -130,7 +145,7 @@ def estimate_explanation(
     from stock.models import MovementReport
     from stock.movements import MOVEMENT_ORIGIN, movement_bounds
 
-    rows = list(estimate_ledger_rows(holder_id, system_id, scope, as_of))
+    rows = list(estimate_ledger_rows(holder_id, system_id, scope, as_of, known_at))
     by_model: dict[str, set[int]] = {}
     for row in rows:
         by_model.setdefault(row.origin_model, set()).add(row.origin_id)

@@ -1,0 +1,862 @@
+"""What each explorer page shows, as plain tables (the page, its charts and its CSV and JSON
+downloads all read the same rows), each page in a constant number of queries.
+
+Numbers of stock come from the ledger's counted rows (a movement that several datasets
+report is counted once, docs/reconciliation.md) and from the stored estimates; pledges,
+orders and authorizations from their records. Only public fields are read: no notes, no
+external ids, no editors, nothing of subscribers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, ExtractYear
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+
+from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias, normalize_alias
+from inventory.search import parties_ranked, systems_ranked
+from inventory.selectors import weapon_system_family_ids
+from stock.choices import EstimateScope, LedgerKind
+from stock.estimates import Range, range_minus
+from stock.headline import headline_of
+from stock.models import COUNTED, LedgerEntry, Movement, StockEstimate, counted_known_at
+from stock.movements import MOVEMENT_ORIGIN
+from stock.selectors import estimate_series
+from transfers.choices import HoldingKind
+from transfers.models import Authorization, Citation, Holding, Pledge, Source, Transfer
+from transfers.selectors import OPEN_PLEDGE_STATUSES
+
+ATTRIBUTION = (
+    "Stockpile: estimates derived from sourced records (imports of the SIPRI Arms Transfers "
+    "Database, the Kiel Ukraine Support Tracker and Oryx's lists, and the documents cited); "
+    "each number's sources are on its explanation page. Cite the original sources."
+)
+TRANSFER_ORIGIN = "transfers.transfer"
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    link: str = ""  # the row key holding this cell's link
+    numeric: bool = False
+
+
+@dataclass
+class Table:
+    name: str
+    caption: str
+    columns: list[Column]
+    rows: list[dict] = field(default_factory=list)
+    empty: str = "Nothing recorded."
+
+    def cells(self) -> list[list[dict]]:
+        """The rows as the page prints them: each cell's text, link and marks."""
+        return [
+            [
+                {
+                    "value": "–" if row.get(c.key) is None and c.numeric else row.get(c.key, ""),
+                    "url": row.get(c.link, "") if c.link else "",
+                    "numeric": c.numeric,
+                    "key": c.key,
+                    "marked": c.numeric and (row.get("unsourced") or row.get("conflict")),
+                }
+                for c in self.columns
+            ]
+            for row in self.rows
+        ]
+
+    def body_html(self) -> str:
+        """The table's rows as HTML (escaped text, links only to this site's pages), built
+        here rather than in a template loop: a page prints thousands of cells."""
+        if not self.rows:
+            return format_html('<tr><td colspan="{}">{}</td></tr>', len(self.columns), self.empty)
+        out = []
+        for row in self.cells():
+            out.append("<tr>")
+            for cell in row:
+                classes = (
+                    ' class="num marked"'
+                    if cell["marked"]
+                    else (' class="num"' if cell["numeric"] else "")
+                )
+                text = escape(cell["value"])
+                if cell["url"]:
+                    text = f'<a href="{escape(cell["url"])}">{text}</a>'
+                out.append(f'<td data-key="{cell["key"]}"{classes}>{text}</td>')
+            out.append("</tr>")
+        return mark_safe("".join(out))  # every value above is escaped
+
+    def export_rows(self) -> list[dict]:
+        """The rows as downloads carry them: the columns' values, no links."""
+        return [{c.key: row.get(c.key) for c in self.columns} for row in self.rows]
+
+
+@functools.cache
+def _url_pattern(name: str, arity: int) -> str:
+    # digits: a placeholder that every converter (str, int) accepts
+    return reverse(name, args=[f"98765432{i}0" for i in range(arity)])
+
+
+def url(name: str, *args) -> str:
+    """`reverse` for the pages' own URLs, resolved once per name (a page links thousands of
+    rows; each reverse costs as much as printing its row)."""
+    found = _url_pattern(name, len(args))
+    for i, arg in enumerate(args):
+        found = found.replace(f"98765432{i}0", quote(str(arg), safe=""))
+    return found
+
+
+def range_text(low, high) -> str:
+    return Range(low or 0, high).display()
+
+
+def explain_url(holder_code: str, system_id: int, scope: str = EstimateScope.SYSTEM) -> str:
+    found = url("explorer:explain", holder_code, system_id)
+    return f"{found}?scope=family" if scope == EstimateScope.FAMILY else found
+
+
+def _summed(prefix: str = "") -> dict:
+    """Sum of the quantity range of ledger rows: low, high and how many highs are unbounded."""
+    return {
+        "lo": Sum(f"{prefix}quantity_low"),
+        "hi": Sum(f"{prefix}quantity_high"),
+        "unbounded": Sum(
+            Case(
+                When(**{f"{prefix}quantity_high__isnull": True}, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        ),
+        "n": Count("pk"),
+    }
+
+
+def _range_of(row: dict) -> Range:
+    return Range(row["lo"] or 0, None if row["unbounded"] else (row["hi"] or 0))
+
+
+def counted(known_at: dt.datetime | None = None) -> Q:
+    """The ledger rows that count: now, or as the database knew them at `known_at`."""
+    return COUNTED if known_at is None else counted_known_at(known_at)
+
+
+def counted_received(known_at: dt.datetime | None = None, **filters):
+    """The counted ledger rows of deliveries received, each with its donor (from the
+    transfer or the movement it stands for)."""
+    donor = Case(
+        When(
+            origin_model=TRANSFER_ORIGIN,
+            then=Subquery(Transfer.objects.filter(pk=OuterRef("origin_id")).values("donor_id")[:1]),
+        ),
+        When(
+            origin_model=MOVEMENT_ORIGIN,
+            then=Subquery(Movement.objects.filter(pk=OuterRef("origin_id")).values("donor_id")[:1]),
+        ),
+        default=Value(None),
+        output_field=IntegerField(),
+    )
+    return LedgerEntry.objects.filter(
+        counted(known_at), kind=LedgerKind.RECEIVED, **filters
+    ).annotate(donor_id=donor)
+
+
+def _names(ids) -> dict[int, Country]:
+    ids = {i for i in ids if i is not None}
+    return {c.pk: c for c in Country.objects.filter(pk__in=ids)} if ids else {}
+
+
+def _estimate_row(estimate: StockEstimate, holder: Country, system: WeaponSystem) -> dict:
+    flags = []
+    if estimate.conflict:
+        flags.append("conflicting reports")
+    if estimate.inconsistent:
+        flags.append("inconsistent")
+    if not estimate.has_baseline:
+        flags.append("no count")
+    if estimate.unsourced_count:
+        flags.append(f"{estimate.unsourced_count} unsourced")
+    return {
+        "holder": holder.name,
+        "holder_url": url("explorer:party", holder.code),
+        "system": system.name,
+        "system_url": url("explorer:system", system.pk),
+        "scope": estimate.scope,
+        "on_hand": headline_of(estimate),
+        "on_hand_low": estimate.on_hand_low,
+        "on_hand_high": estimate.on_hand_high,
+        "incoming": estimate.incoming.display(),
+        "projected": estimate.projected.display(),
+        "grade": "–".join(g for g in (estimate.best_grade, estimate.weakest_grade) if g)
+        or "unsourced",
+        "records": estimate.record_count,
+        "flags": ", ".join(flags),
+        "explain_url": explain_url(holder.code, system.pk, estimate.scope),
+        "conflict": estimate.conflict,
+        "unsourced": bool(estimate.unsourced_count),
+    }
+
+
+ESTIMATE_COLUMNS = [
+    Column("on_hand", "On hand", link="explain_url", numeric=True),
+    Column("on_hand_low", "Low", link="explain_url", numeric=True),
+    Column("on_hand_high", "High", link="explain_url", numeric=True),
+    Column("incoming", "Incoming", link="explain_url", numeric=True),
+    Column("projected", "Projected", link="explain_url", numeric=True),
+    Column("grade", "Grades"),
+    Column("records", "Records", link="explain_url", numeric=True),
+    Column("flags", "Marks"),
+]
+
+
+def band_chart(title: str, points: list, explain: str) -> dict:
+    """A band chart's data: per month the on-hand low and high (None: unknown)."""
+    return {
+        "title": title,
+        "explain_url": explain,
+        "points": [
+            {"label": p.as_of.strftime("%Y-%m"), "low": p.on_hand_low, "high": p.on_hand_high}
+            for p in points
+        ],
+    }
+
+
+# -- party --------------------------------------------------------------------------------
+
+
+def estimates_known_at(party: Country, known_at: dt.datetime, today: dt.date) -> list:
+    """The party's estimates as of today from the ledger rows the database knew at
+    `known_at` (unsaved, with their systems loaded)."""
+    from stock.selectors import estimates_as_of
+
+    found = [
+        *estimates_as_of(today, holder_ids=[party.pk], known_at=known_at),
+        *estimates_as_of(
+            today, holder_ids=[party.pk], scope=EstimateScope.FAMILY, known_at=known_at
+        ),
+    ]
+    systems = WeaponSystem.objects.in_bulk({e.system_id for e in found})
+    for estimate in found:
+        estimate.system = systems[estimate.system_id]
+    return sorted(found, key=lambda e: (e.scope, e.system.name))
+
+
+def party_page(
+    party: Country, *, today: dt.date | None = None, known_at: dt.datetime | None = None
+) -> dict:
+    """Estimates per system and family; on hand over time (the three best documented);
+    received by donor and year; pledges against deliveries; losses; authorizations in
+    force. `known_at`: the numbers of stock as the database knew them then (the stored
+    monthly series is today's, so no chart is drawn)."""
+    today = today or timezone.localdate()
+    if known_at is not None:
+        estimates = estimates_known_at(party, known_at, today)
+    else:
+        estimates = list(
+            StockEstimate.objects.filter(holder=party)
+            .select_related("system")
+            .order_by("scope", "system__name")
+        )
+    est_table = Table(
+        "estimates",
+        f"Estimated holdings of {party.name}, per system and per family",
+        [
+            Column("system", "System", link="system_url"),
+            Column("scope", "Scope"),
+            *ESTIMATE_COLUMNS,
+        ],
+        [_estimate_row(e, party, e.system) for e in estimates],
+        empty="No estimate: no counted record names this party as a holder.",
+    )
+    charted = sorted(estimates, key=lambda e: (-e.record_count, e.system.name))[:3]
+    charts = [
+        band_chart(
+            f"{e.system.name}{' (family)' if e.scope == EstimateScope.FAMILY else ''} "
+            f"on hand, low–high",
+            estimate_series(party.pk, e.system_id, e.scope, today=today),
+            explain_url(party.code, e.system_id, e.scope),
+        )
+        for e in charted
+    ]
+    if known_at is not None:
+        charts = []
+    received = list(
+        counted_received(known_at, holder=party)
+        .annotate(year=ExtractYear("date"))
+        .values("donor_id", "year")
+        .annotate(**_summed())
+        .order_by("donor_id", "year")
+    )
+    donors = _names(r["donor_id"] for r in received)
+    by_donor = Table(
+        "received",
+        f"Received by {party.name}, by donor and year (counted deliveries)",
+        [
+            Column("donor", "Donor", link="flow_url"),
+            Column("year", "Year"),
+            Column("quantity", "Units", link="flow_url", numeric=True),
+            Column("low", "Low", link="flow_url", numeric=True),
+            Column("high", "High", link="flow_url", numeric=True),
+            Column("deliveries", "Deliveries", link="flow_url", numeric=True),
+        ],
+    )
+    for row in received:
+        donor = donors.get(row["donor_id"])
+        total = _range_of(row)
+        by_donor.rows.append(
+            {
+                "donor": donor.name if donor else "undisclosed",
+                "year": row["year"] or "date unknown",
+                "quantity": total.display(),
+                "low": total.low,
+                "high": total.high,
+                "deliveries": row["n"],
+                "flow_url": url("explorer:flow", donor.code, party.code) if donor else "",
+            }
+        )
+    return {
+        "title": party.name,
+        "party": party,
+        "charts": charts,
+        "bars": _donor_bars(by_donor),
+        "tables": [
+            est_table,
+            by_donor,
+            pledges_table(Pledge.objects.filter(recipient=party), party.name, today),
+            losses_table(party, known_at),
+            authorizations_table(party, today),
+        ],
+    }
+
+
+def _donor_bars(table: Table) -> dict:
+    """A bar chart of the received table's totals per donor (low solid, high as a lighter
+    extension, unknown high marked)."""
+    totals: dict[str, list] = {}
+    for row in table.rows:
+        item = totals.setdefault(row["donor"], [0, 0, row["flow_url"]])
+        item[0] += row["low"]
+        item[1] = None if item[1] is None or row["high"] is None else item[1] + row["high"]
+    return {
+        "title": "Received, by donor (all years)",
+        "bars": [
+            {"label": name, "low": low, "high": high, "url": url}
+            for name, (low, high, url) in sorted(totals.items(), key=lambda kv: -kv[1][0])
+        ],
+    }
+
+
+def pledges_table(pledges, subject: str, today: dt.date) -> Table:
+    """Pledges with what was delivered against them, what is outstanding and for how long."""
+    rows = (
+        pledges.select_related("donor", "recipient", "system")
+        .annotate(
+            delivered_lo=Coalesce(Sum("deliveries__quantity_low"), 0),
+            delivered_hi=Sum("deliveries__quantity_high"),
+            delivered_unbounded=Count("deliveries", filter=Q(deliveries__quantity_high=None)),
+        )
+        .order_by("-date", "-id")
+    )
+    table = Table(
+        "pledges",
+        f"Pledges to {subject}: pledged, delivered, outstanding",
+        [
+            Column("donor", "Donor", link="flow_url"),
+            Column("system", "System", link="system_url"),
+            Column("date", "Announced"),
+            Column("status", "Status"),
+            Column("pledged", "Pledged", link="explain_url", numeric=True),
+            Column("delivered", "Delivered", link="explain_url", numeric=True),
+            Column("outstanding", "Outstanding", link="explain_url", numeric=True),
+            Column("days_outstanding", "Days outstanding", numeric=True),
+        ],
+    )
+    for pledge in rows:
+        pledged = Range(pledge.quantity_low or 0, pledge.quantity_high)
+        delivered = Range(
+            pledge.delivered_lo, None if pledge.delivered_unbounded else (pledge.delivered_hi or 0)
+        )
+        is_open = pledge.status in OPEN_PLEDGE_STATUSES
+        outstanding = range_minus(pledged, delivered)[0] if is_open else Range(0, 0)
+        days = (today - pledge.date).days if is_open and pledge.date else None
+        table.rows.append(
+            {
+                "donor": pledge.donor_display,
+                "flow_url": url("explorer:flow", pledge.donor.code, pledge.recipient.code)
+                if pledge.donor_id
+                else "",
+                "system": pledge.system.name,
+                "system_url": url("explorer:system", pledge.system_id),
+                "date": pledge.date_display,
+                "status": pledge.get_status_display(),
+                "pledged": pledged.display(),
+                "delivered": delivered.display(),
+                "outstanding": outstanding.display(),
+                "days_outstanding": days,
+                "explain_url": explain_url(pledge.recipient.code, pledge.system_id),
+            }
+        )
+    return table
+
+
+def losses_table(party: Country, known_at: dt.datetime | None = None) -> Table:
+    rows = list(
+        LedgerEntry.objects.filter(counted(known_at), holder=party, kind=LedgerKind.EXPENDED)
+        .values("system_id", "system__name")
+        .annotate(**_summed())
+        .order_by("system__name")
+    )
+    table = Table(
+        "losses",
+        f"Losses and use by {party.name} (launched, destroyed, captured, retired)",
+        [
+            Column("system", "System", link="system_url"),
+            Column("quantity", "Units", link="explain_url", numeric=True),
+            Column("reports", "Counted reports", link="explain_url", numeric=True),
+        ],
+    )
+    for row in rows:
+        table.rows.append(
+            {
+                "system": row["system__name"],
+                "system_url": url("explorer:system", row["system_id"]),
+                "quantity": _range_of(row).display(),
+                "reports": row["n"],
+                "explain_url": explain_url(party.code, row["system_id"]),
+            }
+        )
+    return table
+
+
+def authorizations_table(party: Country, today: dt.date) -> Table:
+    rows = (
+        Authorization.objects.filter(holder=party)
+        .filter(Q(date__isnull=True) | Q(date__lte=today))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .select_related("grantor", "system")
+        .order_by("-date", "-id")
+    )
+    table = Table(
+        "authorizations",
+        f"Authorizations in force for {party.name}",
+        [
+            Column("grantor", "Grantor", link="grantor_url"),
+            Column("system", "System", link="system_url"),
+            Column("kind", "Kind"),
+            Column("scope", "Scope"),
+            Column("since", "Since"),
+            Column("until", "Until"),
+        ],
+        empty="None in force.",
+    )
+    for item in rows:
+        table.rows.append(
+            {
+                "grantor": item.grantor.name,
+                "grantor_url": url("explorer:party", item.grantor.code),
+                "system": item.system.name,
+                "system_url": url("explorer:system", item.system_id),
+                "kind": item.get_kind_display(),
+                "scope": item.scope,
+                "since": item.date_display,
+                "until": item.valid_until.isoformat() if item.valid_until else "open-ended",
+            }
+        )
+    return table
+
+
+# -- system -------------------------------------------------------------------------------
+
+
+def system_page(system: WeaponSystem) -> dict:
+    """Who holds it (with its variants), who ordered it, flows from donor to recipient,
+    range and maker."""
+    members = weapon_system_family_ids(system)
+    variants = list(
+        WeaponSystem.objects.filter(pk__in=members).exclude(pk=system.pk).order_by("name")
+    )
+    scope = EstimateScope.FAMILY if variants else EstimateScope.SYSTEM
+    estimates = (
+        StockEstimate.objects.filter(system=system, scope=scope)
+        .select_related("holder")
+        .order_by("-on_hand_low", "holder__name")
+    )
+    holders = Table(
+        "holders",
+        f"Who holds {system.name}{' and its variants' if variants else ''}",
+        [Column("holder", "Holder", link="holder_url"), *ESTIMATE_COLUMNS],
+        [_estimate_row(e, e.holder, system) for e in estimates],
+    )
+    orders = Table(
+        "orders",
+        f"Orders of {system.name} (contracted holdings)",
+        [
+            Column("holder", "Ordered by", link="holder_url"),
+            Column("supplier", "From"),
+            Column("system", "System", link="system_url"),
+            Column("date", "Date"),
+            Column("quantity", "Units", link="explain_url", numeric=True),
+            Column("sourced", "Sources", numeric=True),
+        ],
+    )
+    for holding in (
+        Holding.objects.filter(system_id__in=members, kind=HoldingKind.CONTRACTED)
+        .select_related("holder", "supplier", "system")
+        .annotate(citation_count=Count("citations"))
+        .order_by("-date", "holder__name")
+    ):
+        orders.rows.append(
+            {
+                "holder": holding.holder.name,
+                "holder_url": url("explorer:party", holding.holder.code),
+                "supplier": holding.supplier.name if holding.supplier_id else "not stated",
+                "system": holding.system.name,
+                "system_url": url("explorer:system", holding.system_id),
+                "date": holding.date_display,
+                "quantity": Range(holding.quantity_low or 0, holding.quantity_high).display(),
+                "sourced": holding.citation_count or "unsourced",
+                "explain_url": explain_url(holding.holder.code, holding.system_id),
+            }
+        )
+    flows = flows_table(
+        counted_received(system_id__in=members), f"Deliveries of {system.name}, donor → recipient"
+    )
+    return {
+        "title": system.name,
+        "system": system,
+        "variants": variants,
+        "charts": [],
+        "bars": {
+            "title": "Delivered, by donor → recipient",
+            "bars": [
+                {
+                    "label": f"{r['donor']} → {r['recipient']}",
+                    "low": r["low"],
+                    "high": r["high"],
+                    "url": r["flow_url"],
+                }
+                for r in flows.rows[:15]
+            ],
+        },
+        "tables": [holders, orders, flows],
+    }
+
+
+def flows_table(rows, caption: str) -> Table:
+    grouped = list(rows.values("donor_id", "holder_id").annotate(**_summed()).order_by("-lo"))
+    parties = _names([r["donor_id"] for r in grouped] + [r["holder_id"] for r in grouped])
+    table = Table(
+        "flows",
+        caption,
+        [
+            Column("donor", "Donor", link="flow_url"),
+            Column("recipient", "Recipient", link="flow_url"),
+            Column("quantity", "Units", link="flow_url", numeric=True),
+            Column("low", "Low", link="flow_url", numeric=True),
+            Column("high", "High", link="flow_url", numeric=True),
+            Column("deliveries", "Deliveries", link="flow_url", numeric=True),
+        ],
+    )
+    for row in grouped:
+        donor, recipient = parties.get(row["donor_id"]), parties[row["holder_id"]]
+        total = _range_of(row)
+        table.rows.append(
+            {
+                "donor": donor.name if donor else "undisclosed",
+                "recipient": recipient.name,
+                "quantity": total.display(),
+                "low": total.low,
+                "high": total.high,
+                "deliveries": row["n"],
+                "flow_url": url("explorer:flow", donor.code, recipient.code) if donor else "",
+            }
+        )
+    return table
+
+
+# -- flow ---------------------------------------------------------------------------------
+
+
+def flow_page(
+    donor: Country,
+    recipient: Country,
+    *,
+    today: dt.date | None = None,
+    known_at: dt.datetime | None = None,
+) -> dict:
+    """Every counted delivery from a donor to a recipient, per system, and the pledges."""
+    today = today or timezone.localdate()
+    rows = list(
+        counted_received(known_at, holder=recipient)
+        .filter(donor_id=donor.pk)
+        .values("system_id", "system__name")
+        .annotate(**_summed())
+        .order_by("-lo", "system__name")
+    )
+    deliveries = Table(
+        "deliveries",
+        f"Delivered by {donor.name} to {recipient.name}, per system (counted deliveries)",
+        [
+            Column("system", "System", link="system_url"),
+            Column("quantity", "Units", link="explain_url", numeric=True),
+            Column("low", "Low", link="explain_url", numeric=True),
+            Column("high", "High", link="explain_url", numeric=True),
+            Column("deliveries", "Deliveries", link="explain_url", numeric=True),
+        ],
+    )
+    for row in rows:
+        total = _range_of(row)
+        deliveries.rows.append(
+            {
+                "system": row["system__name"],
+                "system_url": url("explorer:system", row["system_id"]),
+                "quantity": total.display(),
+                "low": total.low,
+                "high": total.high,
+                "deliveries": row["n"],
+                "explain_url": explain_url(recipient.code, row["system_id"]),
+            }
+        )
+    return {
+        "title": f"{donor.name} → {recipient.name}",
+        "donor": donor,
+        "recipient": recipient,
+        "charts": [],
+        "bars": {
+            "title": "Delivered, per system",
+            "bars": [
+                {"label": r["system"], "low": r["low"], "high": r["high"], "url": r["explain_url"]}
+                for r in deliveries.rows[:15]
+            ],
+        },
+        "tables": [
+            deliveries,
+            pledges_table(
+                Pledge.objects.filter(donor=donor, recipient=recipient), recipient.name, today
+            ),
+        ],
+    }
+
+
+# -- source -------------------------------------------------------------------------------
+
+RECORD_RELATED = (
+    "holding__holder",
+    "holding__system",
+    "pledge__donor",
+    "pledge__recipient",
+    "pledge__system",
+    "transfer__donor",
+    "transfer__recipient",
+    "transfer__system",
+    "expenditure__holder",
+    "expenditure__system",
+    "authorization__grantor",
+    "authorization__holder",
+    "authorization__system",
+)
+
+
+def _record_pair(record) -> tuple[Country | None, WeaponSystem]:
+    holder = getattr(record, "recipient", None) or getattr(record, "holder", None)
+    return holder, record.system
+
+
+def source_page(source: Source) -> dict:
+    """Every claim citing a source, with the quoted words and the grade."""
+    claims = Table(
+        "claims",
+        f"Claims citing “{source.title}”",
+        [
+            Column("record_type", "Record"),
+            Column("record", "Claim", link="explain_url"),
+            Column("date", "Date"),
+            Column("excerpt", "Excerpt"),
+            Column("stance", "Stance"),
+            Column("grade", "Grade"),
+        ],
+    )
+    for citation in (
+        Citation.objects.filter(source=source)
+        .select_related("source", *RECORD_RELATED)
+        .order_by("pk")
+    ):
+        record = citation.record
+        if record is None:
+            continue
+        holder, system = _record_pair(record)
+        claims.rows.append(
+            {
+                "record_type": record._meta.verbose_name,
+                "record": str(record),
+                "date": record.date_display,
+                "excerpt": citation.excerpt,
+                "stance": citation.get_stance_display(),
+                "grade": citation.grade or "not graded",
+                "explain_url": explain_url(holder.code, system.pk)
+                if holder is not None and not isinstance(record, Authorization)
+                else "",
+            }
+        )
+    return {"title": source.title, "source": source, "charts": [], "bars": None, "tables": [claims]}
+
+
+# -- search -------------------------------------------------------------------------------
+
+
+def search(term: str, *, limit: int = 20) -> dict:
+    """Parties and systems whose name, code or alias matches, best first (the admin's
+    ranking, inventory.search)."""
+    term = term.strip()
+    parties = Table(
+        "parties", "Parties", [Column("name", "Party", link="url"), Column("code", "Code")]
+    )
+    systems = Table(
+        "systems",
+        "Weapon systems",
+        [Column("name", "System", link="url"), Column("family", "Family of")],
+    )
+    if term:
+        key = normalize_alias(term)
+        party_aliases = CountryAlias.objects.filter(alias_normalized__contains=key).values(
+            "country_id"
+        )
+        matching = Country.objects.filter(
+            Q(name__icontains=term)
+            | Q(code__iexact=term)
+            | Q(iso_alpha3__iexact=term)
+            | Q(pk__in=party_aliases)
+        )
+        for party in parties_ranked(matching, term)[:limit]:
+            parties.rows.append(
+                {
+                    "name": party.name,
+                    "code": party.code,
+                    "url": url("explorer:party", party.code),
+                }
+            )
+        system_aliases = WeaponSystemAlias.objects.filter(alias_normalized__contains=key).values(
+            "system_id"
+        )
+        found = WeaponSystem.objects.filter(
+            Q(name__icontains=term) | Q(pk__in=system_aliases)
+        ).select_related("parent")
+        for system in systems_ranked(found, term)[:limit]:
+            systems.rows.append(
+                {
+                    "name": system.name,
+                    "family": system.parent.name if system.parent_id else "",
+                    "url": url("explorer:system", system.pk),
+                }
+            )
+    return {
+        "title": f"Search: {term}" if term else "Search",
+        "charts": [],
+        "bars": None,
+        "tables": [parties, systems],
+        "term": term,
+    }
+
+
+# -- why this number ----------------------------------------------------------------------
+
+
+def explanation_page(
+    holder: Country, system: WeaponSystem, scope: str, *, known_at: dt.datetime | None = None
+) -> dict:
+    """An estimate and the ledger rows behind it, each with its record, citations (excerpt,
+    grade, source) and marks: unsourced, conflicting, left out as a duplicate. `known_at`:
+    the estimate and its rows as the database knew them then (the records' labels are the
+    rows' frozen ones; the citations shown are today's)."""
+    from stock.selectors import estimate_explanation, estimates_as_of
+
+    if known_at is None:
+        estimate = StockEstimate.objects.filter(holder=holder, system=system, scope=scope).first()
+    else:
+        found = estimates_as_of(
+            timezone.localdate(),
+            holder_ids=[holder.pk],
+            system_ids=[system.pk],
+            scope=scope,
+            known_at=known_at,
+        )
+        estimate = found[0] if found else None
+    rows = Table(
+        "rows",
+        f"Why this number: {holder.name} × {system.name}"
+        f"{' (family)' if scope == EstimateScope.FAMILY else ''}",
+        [
+            Column("date", "Date"),
+            Column("kind", "Counts as"),
+            Column("system", "System"),
+            Column("quantity", "Units", numeric=True),
+            Column("grade", "Grade"),
+            Column("record", "Record"),
+            Column("status", "Marks"),
+        ],
+        empty="No ledger row: nothing recorded for this holder and system.",
+    )
+    for item in estimate_explanation(
+        holder_id=holder.pk, system_id=system.pk, scope=scope, known_at=known_at
+    ):
+        entry = item["entry"]
+        marks = []
+        if not item["counted"]:
+            marks.append(f"left out: {item['left_out']}")
+        if not entry.grade:
+            marks.append("unsourced")
+        movement = item["movement"]
+        if movement and movement["movement"].conflict:
+            marks.append("conflicting reports")
+        rows.rows.append(
+            {
+                "date": entry.date_display,
+                "kind": entry.get_kind_display(),
+                "system": entry.system.name,
+                "quantity": Range(entry.quantity_low, entry.quantity_high).display(),
+                "grade": entry.grade or "unsourced",
+                "record": entry.origin_label,
+                "status": "; ".join(marks),
+                "unsourced": not entry.grade,
+                "conflict": bool(movement and movement["movement"].conflict),
+                "citations": [
+                    {
+                        "source": c.source.title,
+                        "source_url": url("explorer:source", c.source_id),
+                        "publisher": c.source.publisher,
+                        "excerpt": c.excerpt,
+                        "grade": c.grade,
+                        "stance": c.get_stance_display(),
+                    }
+                    for c in item["citations"]
+                ],
+            }
+        )
+    summary = _estimate_row(estimate, holder, system) if estimate is not None else None
+    return {
+        "title": rows.caption,
+        "holder": holder,
+        "system": system,
+        "scope": scope,
+        "estimate": summary,
+        "charts": [],
+        "bars": None,
+        "tables": [rows],
+    }

@@ -1,0 +1,239 @@
+"""The explorer's pages: read-only, server-rendered, the same for every reader.
+
+Each view reads its page from `explorer.selectors` and renders it as HTML, or, with
+`?format=csv` (one table, `&table=<name>`) or `?format=json` (every table), as a download
+with the datasets' attribution. Unknown query parameters are refused with a 400 naming
+them, as everywhere in Stockpile."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from urllib.parse import urlencode
+
+import orjson
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_safe
+
+from core.spreadsheets import formula_safe
+from explorer import selectors
+from explorer.access import explorer_view
+from explorer.charts import band_svg, bars_svg
+from inventory.models import Country, WeaponSystem, WeaponSystemAlias, normalize_alias
+from stock.choices import EstimateScope
+from transfers.models import Source
+
+FORMATS = ("html", "csv", "json")
+
+
+def _refusal(message: str) -> HttpResponse:
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+def _check_params(request, allowed: set[str]) -> str:
+    """The refusal for parameters this page does not know or values it cannot read."""
+    unknown = sorted(set(request.GET) - allowed - {"format", "table"})
+    if unknown:
+        return f"Unknown query parameter(s): {', '.join(unknown)} (this page takes: " + (
+            ", ".join(sorted(allowed | {"format", "table"})) + ")."
+        )
+    fmt = request.GET.get("format", "html")
+    if fmt not in FORMATS:
+        return f"format={fmt!r}: use html, csv or json."
+    return ""
+
+
+KNOWN_AT_TABLES = {"estimates", "received", "losses", "deliveries", "rows"}
+
+
+def known_at_param(request) -> tuple[dt.datetime | None, str]:
+    """`?known_at=`: an ISO date-time (with or without a zone: UTC when none) or a date (the
+    end of that day, UTC). Returns the moment, or the refusal naming the value."""
+    raw = request.GET.get("known_at")
+    if raw is None:
+        return None, ""
+    try:
+        day = parse_date(raw) if len(raw) == 10 else None
+        moment = dt.datetime.combine(day, dt.time.max) if day else parse_datetime(raw)
+    except ValueError:
+        moment = None
+    if moment is None:
+        return None, (
+            f"known_at={raw!r} is not a date (2024-03-01) or a date-time (2024-03-01T12:00:00Z)."
+        )
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment, ""
+
+
+def _as_known_at(page: dict, raw: str) -> None:
+    """Links from a page as known at a moment stay at that moment; tables built from the
+    records (not the ledger) say that they are today's."""
+    page["known_at"] = raw
+    for table in page["tables"]:
+        if table.name not in KNOWN_AT_TABLES:
+            table.caption += " (the records as they are now)"
+        for row in table.rows:
+            for key in ("explain_url", "flow_url"):
+                if row.get(key):
+                    glue = "&" if "?" in row[key] else "?"
+                    row[key] = f"{row[key]}{glue}{urlencode({'known_at': raw})}"
+
+
+def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpResponse:
+    fmt = request.GET.get("format", "html")
+    if request.GET.get("known_at"):
+        _as_known_at(page, request.GET["known_at"])
+    tables = page["tables"]
+    if fmt == "json":
+        body = {
+            "title": page["title"],
+            "url": request.build_absolute_uri(request.path),
+            "attribution": selectors.ATTRIBUTION,
+            "tables": {t.name: {"caption": t.caption, "rows": t.export_rows()} for t in tables},
+        }
+        if page.get("known_at"):
+            body["known_at"] = page["known_at"]
+        if page.get("estimate") is not None:
+            body["estimate"] = {k: v for k, v in page["estimate"].items() if not k.endswith("_url")}
+        response = HttpResponse(
+            orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), content_type="application/json"
+        )
+        return response
+    if fmt == "csv":
+        name = request.GET.get("table", tables[0].name)
+        table = next((t for t in tables if t.name == name), None)
+        if table is None:
+            return _refusal(
+                f"table={name!r}: this page's tables are {', '.join(t.name for t in tables)}."
+            )
+        out = io.StringIO()
+        out.write(f"# {selectors.ATTRIBUTION}\n")
+        writer = csv.writer(out)
+        writer.writerow([c.label for c in table.columns])
+        for row in table.export_rows():
+            writer.writerow([formula_safe("" if v is None else v) for v in row.values()])
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{table.name}.csv"'
+        return response
+    if request.GET.get("table"):
+        return _refusal("table= goes with format=csv.")
+    charts = [
+        {"svg": band_svg(chart, f"chart-{i}"), "chart": chart, "id": f"chart-{i}"}
+        for i, chart in enumerate(page.get("charts") or [])
+    ]
+    bars = page.get("bars")
+    context = {
+        **page,
+        "band_charts": charts,
+        "bar_chart": bars_svg(bars, "bars") if bars and bars["bars"] else "",
+        "attribution": selectors.ATTRIBUTION,
+        "keep": _kept(request),
+    }
+    return render(request, template, context)
+
+
+def _kept(request) -> str:
+    """The page's own parameters, for its download links."""
+    kept = request.GET.copy()
+    kept.pop("format", None)
+    kept.pop("table", None)
+    return kept.urlencode()
+
+
+@require_safe
+@explorer_view
+def index(request):
+    return search(request)
+
+
+@require_safe
+@explorer_view
+def search(request):
+    refusal = _check_params(request, {"q"})
+    if refusal:
+        return _refusal(refusal)
+    return _respond(request, selectors.search(request.GET.get("q", "")[:200]))
+
+
+@require_safe
+@explorer_view
+def party(request, code: str):
+    refusal = _check_params(request, {"known_at"})
+    known_at, bad = known_at_param(request)
+    if refusal or bad:
+        return _refusal(refusal or bad)
+    found = get_object_or_404(Country, code=code.upper())
+    if found.code != code:
+        return redirect("explorer:party", found.code)
+    return _respond(request, selectors.party_page(found, known_at=known_at))
+
+
+@require_safe
+@explorer_view
+def system(request, pk: int):
+    refusal = _check_params(request, set())
+    if refusal:
+        return _refusal(refusal)
+    found = get_object_or_404(WeaponSystem.objects.select_related("parent", "origin"), pk=pk)
+    return _respond(request, selectors.system_page(found))
+
+
+@require_safe
+@explorer_view
+def system_by_name(request, name: str):
+    """/explore/systems/atacms/: the system with this name or alias, at its numbered URL."""
+    key = normalize_alias(name.replace("-", " "))
+    alias = WeaponSystemAlias.objects.filter(alias_normalized=key).values("system_id").first()
+    if alias is not None:
+        return redirect("explorer:system", alias["system_id"])
+    for pk, system_name in WeaponSystem.objects.filter(
+        name__iexact=name.replace("-", " ")
+    ).values_list("pk", "name"):
+        if normalize_alias(system_name) == key:
+            return redirect("explorer:system", pk)
+    raise Http404(f"No weapon system is called {name!r}.")
+
+
+@require_safe
+@explorer_view
+def flow(request, donor: str, recipient: str):
+    refusal = _check_params(request, {"known_at"})
+    known_at, bad = known_at_param(request)
+    if refusal or bad:
+        return _refusal(refusal or bad)
+    parties = {c.code: c for c in Country.objects.filter(code__in=[donor, recipient])}
+    if donor not in parties or recipient not in parties:
+        raise Http404("No such party.")
+    page = selectors.flow_page(parties[donor], parties[recipient], known_at=known_at)
+    return _respond(request, page)
+
+
+@require_safe
+@explorer_view
+def source(request, pk: int):
+    refusal = _check_params(request, set())
+    if refusal:
+        return _refusal(refusal)
+    found = get_object_or_404(Source, pk=pk)
+    return _respond(request, selectors.source_page(found), "explorer/source.html")
+
+
+@require_safe
+@explorer_view
+def explain(request, code: str, system_id: int):
+    refusal = _check_params(request, {"scope", "known_at"})
+    known_at, bad = known_at_param(request)
+    if refusal or bad:
+        return _refusal(refusal or bad)
+    scope = request.GET.get("scope", EstimateScope.SYSTEM)
+    if scope not in EstimateScope.values:
+        return _refusal(f"scope={scope!r}: use system or family.")
+    holder = get_object_or_404(Country, code=code)
+    found = get_object_or_404(WeaponSystem, pk=system_id)
+    page = selectors.explanation_page(holder, found, scope, known_at=known_at)
+    return _respond(request, page, "explorer/explain.html")
