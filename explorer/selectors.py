@@ -18,6 +18,7 @@ from django.db.models import (
     Count,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     Subquery,
     Sum,
@@ -39,9 +40,18 @@ from stock.headline import headline_of
 from stock.models import COUNTED, LedgerEntry, Movement, StockEstimate, counted_known_at
 from stock.movements import MOVEMENT_ORIGIN
 from stock.selectors import estimate_series
+from transfers.chains import roles_phrase
 from transfers.choices import HoldingKind
-from transfers.models import Authorization, Citation, Holding, Pledge, Source, Transfer
-from transfers.selectors import OPEN_PLEDGE_STATUSES
+from transfers.models import (
+    Authorization,
+    Citation,
+    Holding,
+    PartyRole,
+    Pledge,
+    Source,
+    Transfer,
+)
+from transfers.selectors import OPEN_PLEDGE_STATUSES, policies_bearing_on
 
 ATTRIBUTION = (
     "Stockpile: estimates derived from sourced records (imports of the SIPRI Arms Transfers "
@@ -367,6 +377,7 @@ def pledges_table(pledges, subject: str, today: dt.date) -> Table:
     """Pledges with what was delivered against them, what is outstanding and for how long."""
     rows = (
         pledges.select_related("donor", "recipient", "system")
+        .prefetch_related(Prefetch("roles", queryset=PartyRole.objects.select_related("party")))
         .annotate(
             delivered_lo=Coalesce(Sum("deliveries__quantity_low"), 0),
             delivered_hi=Sum("deliveries__quantity_high"),
@@ -386,8 +397,12 @@ def pledges_table(pledges, subject: str, today: dt.date) -> Table:
             Column("delivered", "Delivered", link="explain_url", numeric=True),
             Column("outstanding", "Outstanding", link="explain_url", numeric=True),
             Column("days_outstanding", "Days outstanding", numeric=True),
+            Column("parties", "Other parties"),
+            Column("policies", "Policies bearing on it"),
         ],
     )
+    rows = list(rows)
+    policies = policies_bearing_on(rows)
     for pledge in rows:
         pledged = Range(pledge.quantity_low or 0, pledge.quantity_high)
         delivered = Range(
@@ -410,6 +425,13 @@ def pledges_table(pledges, subject: str, today: dt.date) -> Table:
                 "delivered": delivered.display(),
                 "outstanding": outstanding.display(),
                 "days_outstanding": days,
+                # issue 17: who arranged, financed or consented ("via United States"), and
+                # the stated policies about such transfers ("will not transfer ATACMS")
+                "parties": roles_phrase(pledge.roles.all()),
+                "policies": "; ".join(
+                    f"{policy} ({policy.date_display})" if policy.date else str(policy)
+                    for policy in policies.get(pledge.pk, [])
+                ),
                 "explain_url": explain_url(pledge.recipient.code, pledge.system_id),
             }
         )

@@ -382,7 +382,7 @@ def policy_create(
 
 def _claim_cite(claim: models.Model, citations: Iterable[CitationSpec], actor: Actor) -> None:
     for spec in citations:
-        citation_create(record=claim, actor=actor, post_ledger=False, **spec)
+        citation_create(record=claim, actor=actor, **spec)  # claims post no ledger rows
 
 
 def party_role_create(

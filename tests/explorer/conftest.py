@@ -33,7 +33,8 @@ def build_world(scale: int = 1) -> dict:
         WeaponSystemFactory,
         state,
     )
-    from transfers.choices import HoldingKind, PledgeStatus
+    from transfers.choices import HoldingKind, PartyRoleKind, PledgeStatus, PolicyKind
+    from transfers.services import party_role_create, policy_create
 
     family = WeaponSystemFactory(name="Skybolt", manufacturer="Example Works", range_km=300)
     variant = WeaponSystemFactory(name="Skybolt Block I", parent=family)
@@ -75,6 +76,14 @@ def build_world(scale: int = 1) -> dict:
             date=dt.date(2024, 3, 1),
         )
         HoldingFactory(holder=pl, system=family, kind=HoldingKind.CONTRACTED, supplier=us)
+        party_role_create(movement=pledge, party=pl, role=PartyRoleKind.FINANCER)
+    policy_create(
+        party=us,
+        kind=PolicyKind.WILL_NOT_TRANSFER,
+        system=family,
+        statement="No more Skybolts of our own",
+        date=dt.date(2024, 2, 1),
+    )
     AuthorizationFactory(grantor=us, holder=ua, system=family, date=dt.date(2024, 11, 17))
     estimates_refresh_all()
     family = WeaponSystem.objects.get(pk=family.pk)

@@ -51,6 +51,11 @@ def test_the_party_page_shows_estimates_received_pledges_losses_and_authorizatio
     assert cells(html, "pledges", "delivered") == ["3"]
     assert cells(html, "pledges", "outstanding") == ["7"]
     assert cells(html, "pledges", "days_outstanding")[0].isdigit()
+    # issue 17: the chain's other parties and the policies that bear on the pledge
+    assert cells(html, "pledges", "parties") == ["financed by Poland"]
+    assert cells(html, "pledges", "policies") == [
+        "United States: will not transfer Skybolt (2024-02-01)"
+    ]
     assert cells(html, "losses", "quantity") == ["2"]
     assert cells(html, "authorizations", "grantor") == ["United States"]
     # every estimate number links to its explanation
@@ -179,9 +184,11 @@ def test_the_charts_draw_the_numbers_of_their_tables(viewer_client, world):
         assert marks and marks == rows, chart_id
 
 
-# party: estimates, 3 series, received, donors, pledges, losses, authorizations, party;
+# party: estimates, 3 series, received, donors, pledges (with their roles, and the policies
+# bearing on them: the systems' lineage, the policies, their citations and sources), losses,
+# authorizations, party;
 # explain: the estimate, its rows, each origin model's records with citations and sources.
-QUERIES = {"party": 10, "system": 8, "flow": 3, "source": 2, "search": 2, "explain": 13}
+QUERIES = {"party": 14, "system": 8, "flow": 3, "source": 2, "search": 2, "explain": 16}
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))

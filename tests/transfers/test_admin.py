@@ -137,11 +137,18 @@ def test_editor_cannot_delete_records(editor_client, demo):
 
 
 def _management(prefix="citations", total=0):
+    """The inline formsets' management data: `prefix` with `total` forms, and no party
+    roles (the pledge and transfer pages' second inline; ignored by the other pages)."""
+    forms = {"roles": 0, prefix: total}
     return {
-        f"{prefix}-TOTAL_FORMS": str(total),
-        f"{prefix}-INITIAL_FORMS": "0",
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
+        key: value
+        for name, count in forms.items()
+        for key, value in (
+            (f"{name}-TOTAL_FORMS", str(count)),
+            (f"{name}-INITIAL_FORMS", "0"),
+            (f"{name}-MIN_NUM_FORMS", "0"),
+            (f"{name}-MAX_NUM_FORMS", "1000"),
+        )
     }
 
 

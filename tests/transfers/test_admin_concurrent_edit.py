@@ -39,6 +39,10 @@ def opened(client, transfer) -> dict:
             "citations-INITIAL_FORMS": "0",
             "citations-MIN_NUM_FORMS": "0",
             "citations-MAX_NUM_FORMS": "1000",
+            "roles-TOTAL_FORMS": "0",
+            "roles-INITIAL_FORMS": "0",
+            "roles-MIN_NUM_FORMS": "0",
+            "roles-MAX_NUM_FORMS": "1000",
             "save_without_source": "on",  # the factory's transfer cites nothing (issue 12)
         }
     )

@@ -26,6 +26,10 @@ def _management(total=0, initial=0):
         "citations-INITIAL_FORMS": str(initial),
         "citations-MIN_NUM_FORMS": "0",
         "citations-MAX_NUM_FORMS": "1000",
+        "roles-TOTAL_FORMS": "0",
+        "roles-INITIAL_FORMS": "0",
+        "roles-MIN_NUM_FORMS": "0",
+        "roles-MAX_NUM_FORMS": "1000",
     }
 
 

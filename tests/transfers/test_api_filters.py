@@ -287,11 +287,11 @@ def test_the_count_read_with_the_rows_pages_as_the_paginator_did(api, url, monke
         assert fast.json()["count"] == slow.json()["count"]
 
 
-def test_a_list_page_costs_four_queries_with_a_token(api, django_assert_num_queries):
+def test_a_list_page_costs_five_queries_with_a_token(api, django_assert_num_queries):
     """Token and user, the user's and groups' permissions (one UNION), the page's rows with
-    the count, their citations with their sources."""
+    the count, their citations with their sources, their party roles (issue 17)."""
     _populate(6)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         response = api.get("/api/v1/transfers/?page_size=5")
     assert response.status_code == 200
     from transfers.models import Transfer

@@ -141,7 +141,8 @@ FUZZ_EXAMPLES = 15
 )
 def test_every_operation_conforms_to_the_schema(case, editor_headers):
     case.call_and_validate(
-        headers=editor_headers,
+        # schemathesis' WSGI transport does not inflate gzip (core.compression): ask for none
+        headers={**editor_headers, "Accept-Encoding": "identity"},
         checks=[
             not_a_server_error,
             errors_are_json,

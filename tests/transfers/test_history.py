@@ -109,6 +109,10 @@ def test_admin_writes_are_attributed_to_the_admin_door_and_shown_on_the_record(c
         "citations-INITIAL_FORMS": "0",
         "citations-MIN_NUM_FORMS": "0",
         "citations-MAX_NUM_FORMS": "1000",
+        "roles-TOTAL_FORMS": "0",
+        "roles-INITIAL_FORMS": "0",
+        "roles-MIN_NUM_FORMS": "0",
+        "roles-MAX_NUM_FORMS": "1000",
         # The version of the record the form was opened on (core.admin_versions).
         "stockpile_version": client.get(url).context["adminform"].form["stockpile_version"].value(),
         "save_without_source": "on",  # the record has no citation: the editor confirms

@@ -161,6 +161,10 @@ MANAGEMENT = {
     "citations-INITIAL_FORMS": "0",
     "citations-MIN_NUM_FORMS": "0",
     "citations-MAX_NUM_FORMS": "1000",
+    "roles-TOTAL_FORMS": "0",
+    "roles-INITIAL_FORMS": "0",
+    "roles-MIN_NUM_FORMS": "0",
+    "roles-MAX_NUM_FORMS": "1000",
 }
 
 
