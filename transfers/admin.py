@@ -802,6 +802,11 @@ class SystemFactInline(admin.TabularInline):
     show_change_link = True
     verbose_name_plural = "cited facts (manufacturer, origin, range, counting unit)"
 
+    def has_view_permission(self, request, obj=None):
+        # Not on the add page: a system not yet saved has no facts (and the form then
+        # carries no formset for them).
+        return obj is not None and super().has_view_permission(request, obj)
+
     def has_add_permission(self, request, obj=None):
         return False
 

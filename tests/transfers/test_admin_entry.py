@@ -139,7 +139,12 @@ def test_save_and_add_another_keeps_what_the_story_repeats(editor_client, story)
     assert form.initial["donor"] == str(story["gb"].pk)
     assert form.initial["date"] == "2024-11"
     assert "recipient" not in form.initial  # what changes from one claim to the next
-    citation_form = page.context["inline_admin_formsets"][0].formset.forms[0]
+    citations = next(
+        inline.formset
+        for inline in page.context["inline_admin_formsets"]
+        if inline.formset.prefix == "citations"
+    )
+    citation_form = citations.forms[0]
     assert citation_form.initial["source"] == str(story["source"].pk)
     assert citation_form.initial["attribution"] == "anonymous"
 
