@@ -684,7 +684,8 @@ class SystemFact(models.Model):
         if self.kind == SystemFactKind.MANUFACTURER:
             return self.manufacturer
         if self.kind == SystemFactKind.ORIGIN:
-            return str(self.origin) if self.origin_id else ""
+            # the name, not str(): the API's row path gives a lightweight row, not a Country
+            return self.origin.name if self.origin_id else ""
         if self.kind == SystemFactKind.COUNTING_UNIT:
             return self.get_counting_unit_display()
         if self.range_value is None:

@@ -294,6 +294,14 @@ def test_api_filters_pledges_by_the_parties_of_their_chain(api_client_for, viewe
     facts = client.get("/api/v1/system-facts/?system=ATACMS&kind=range").json()["results"]
     assert facts[0]["wording"] == "up to 190 miles" and facts[0]["range_km"] == "305.8"
     assert facts[0]["citations"][0]["grade"] == "B2"
+    services.system_fact_create(
+        system=story["atacms"],
+        kind="origin",
+        origin=party("US"),
+        citations=_cite("the American-made ATACMS", credibility=2),
+    )
+    origin = client.get("/api/v1/system-facts/?system=ATACMS&kind=origin").json()["results"]
+    assert origin[0]["value_display"] == "United States"  # the name, on the API's row path
     policies = client.get(f"/api/v1/policies/?bears_on_pledge={story['pledge'].pk}").json()
     assert [p["id"] for p in policies["results"]] == [story["policy"].pk]
 
