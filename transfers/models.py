@@ -231,17 +231,33 @@ class SourcedRecord(QuantityFields, DatedFields):
         return []
 
 
+def _external_id_unique(model: str) -> models.UniqueConstraint:
+    """An external id (a dataset's key) names one record of a table, when there is one."""
+    return models.UniqueConstraint(
+        fields=["external_id"],
+        condition=~models.Q(external_id=""),
+        name=f"{model}_external_id_unique",
+        violation_error_message="A record with this external id already exists.",
+    )
+
+
+def _valid_until_after_date(model: str, noun: str) -> models.CheckConstraint:
+    """A statement in force from `date` until `valid_until` cannot end before it starts."""
+    return models.CheckConstraint(
+        condition=models.Q(valid_until__isnull=True)
+        | models.Q(date__isnull=True)
+        | models.Q(valid_until__gte=models.F("date")),
+        name=f"{model}_valid_until_after_date",
+        violation_error_message=f"{noun} cannot end before it starts.",
+    )
+
+
 def _record_constraints(model: str, *parties: tuple[str, str]) -> list[models.BaseConstraint]:
     """The constraints every record table carries, named after the table."""
     constraints: list[models.BaseConstraint] = [
         *quantity_constraints(model),
         *date_constraints(model),
-        models.UniqueConstraint(
-            fields=["external_id"],
-            condition=~models.Q(external_id=""),
-            name=f"{model}_external_id_unique",
-            violation_error_message="A record with this external id already exists.",
-        ),
+        _external_id_unique(model),
     ]
     for left, right in parties:
         constraints.append(
@@ -434,19 +450,8 @@ class Authorization(DatedFields):
                 name="authorization_grantor_not_holder",
                 violation_error_message="The grantor and the holder must differ.",
             ),
-            models.CheckConstraint(
-                condition=models.Q(valid_until__isnull=True)
-                | models.Q(date__isnull=True)
-                | models.Q(valid_until__gte=models.F("date")),
-                name="authorization_valid_until_after_date",
-                violation_error_message="An authorization cannot end before it starts.",
-            ),
-            models.UniqueConstraint(
-                fields=["external_id"],
-                condition=~models.Q(external_id=""),
-                name="authorization_external_id_unique",
-                violation_error_message="A record with this external id already exists.",
-            ),
+            _valid_until_after_date("authorization", "An authorization"),
+            _external_id_unique("authorization"),
         ]
 
     def __str__(self) -> str:
@@ -507,19 +512,8 @@ class Policy(DatedFields):
                 name="policy_party_not_recipient",
                 violation_error_message="The party and the recipient must differ.",
             ),
-            models.CheckConstraint(
-                condition=models.Q(valid_until__isnull=True)
-                | models.Q(date__isnull=True)
-                | models.Q(valid_until__gte=models.F("date")),
-                name="policy_valid_until_after_date",
-                violation_error_message="A policy cannot end before it starts.",
-            ),
-            models.UniqueConstraint(
-                fields=["external_id"],
-                condition=~models.Q(external_id=""),
-                name="policy_external_id_unique",
-                violation_error_message="A record with this external id already exists.",
-            ),
+            _valid_until_after_date("policy", "A policy"),
+            _external_id_unique("policy"),
         ]
 
     def __str__(self) -> str:
