@@ -33,6 +33,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.db.models import BooleanField, Q
@@ -41,7 +42,7 @@ from django.utils import timezone
 
 from core.services import rows_insert, tracked_bulk_create, tracked_bulk_update, tracked_delete
 from inventory.models import WeaponSystem
-from stock.choices import LedgerKind, MatchStatus
+from stock.choices import MatchStatus
 from stock.estimates import Range
 from stock.ledger import (
     EntrySpec,
@@ -149,6 +150,42 @@ def flow_key(dataset: str, kind: str, donor_id: int | None, holder_id: int, syst
     return f"{dataset}|{kind}|{donor_id or ''}|{holder_id}|{system_id}"
 
 
+LINK_COLUMNS = ("movement_id", "score", "decision", "decided_by", "decided_at", "reason")
+ROW_COLUMNS = ("id", "origin_model", "origin_id", *REPORT_FIELDS, *LINK_COLUMNS)
+
+
+class ReportRow:
+    """A movement report as the matching reads and writes it: the stored row's values,
+    without a model instance (a hundred thousand of them are read per full matching)."""
+
+    __slots__ = ROW_COLUMNS
+
+    def __init__(self, values: Iterable) -> None:
+        for name, value in zip(ROW_COLUMNS, values, strict=True):
+            setattr(self, name, value)
+
+    @classmethod
+    def new(cls, origin: Origin, fields: dict) -> ReportRow:
+        row = cls(
+            (None, *origin, *(fields[name] for name in REPORT_FIELDS), None, None, "", "", None, "")
+        )
+        return row
+
+    @property
+    def pk(self) -> int | None:
+        return self.id
+
+    @property
+    def flow_key(self) -> str:
+        return flow_key(self.dataset, self.kind, self.donor_id, self.holder_id, self.system_id)
+
+
+def report_rows(queryset) -> Iterator[ReportRow]:
+    """The reports of a queryset as `ReportRow`s (the ORM's converters, no instances)."""
+    for values in queryset.values_list(*ROW_COLUMNS):
+        yield ReportRow(values)
+
+
 def date_window(
     earliest: dt.date | None, latest: dt.date | None
 ) -> tuple[dt.date | None, dt.date | None]:
@@ -235,17 +272,28 @@ def _touched_origins(pairs: list[Pair]) -> set[Origin]:
     return origins
 
 
+LEDGER_VALUES = (
+    "kind", "holder_id", "system_id", "quantity_low", "quantity_high", "quantity_text", "date",
+    "date_precision", "via_contract", "grade", "origin_label", "date_earliest", "date_latest",
+)  # fmt: skip
+
+
 def _report_values(origins: set[Origin], tree: Tree) -> dict[Origin, dict]:
     """What each origin reports, from its uncancelled ledger rows (none: not a report)."""
     rows_by_origin: dict[Origin, list[tuple]] = defaultdict(list)
     for query in origin_filters(origins):
-        rows = LedgerEntry.objects.filter(query, is_cancelled=False).order_by().values_list(
-            "origin_model", "origin_id", "kind", "holder_id", "system_id", "quantity_low",
-            "quantity_high", "quantity_text", "date", "date_precision", "via_contract",
-            "grade", "origin_label", "date_earliest", "date_latest",
-        )  # fmt: skip
+        rows = (
+            LedgerEntry.objects.filter(query, is_cancelled=False)
+            .order_by()
+            .values_list("origin_model", "origin_id", *LEDGER_VALUES)
+        )
         for model, pk, *row in rows:
             rows_by_origin[(model, pk)].append(tuple(row))
+    return _values_from_rows(rows_by_origin, tree)
+
+
+def _values_from_rows(rows_by_origin: dict[Origin, list[tuple]], tree: Tree) -> dict[Origin, dict]:
+    """What each origin reports, from its rows (`LEDGER_VALUES`)."""
     values: dict[Origin, dict] = {}
     for origin, rows in rows_by_origin.items():
         by_kind = {row[0]: row for row in rows}
@@ -282,19 +330,23 @@ def block_of(report) -> Block:
     return (report.kind, report.donor_id or 0, report.holder_id, report.family_id)
 
 
-def reports_sync(origins: set[Origin], tree: Tree, *, analyze: bool = True) -> set[Block]:
-    """Bring the reports of these origins in step with their ledger rows; returns the
-    blocks (before and after) whose matching must be recomputed."""
+def reports_sync(
+    origins: set[Origin], tree: Tree, *, analyze: bool = True, values: dict | None = None
+) -> set[Block]:
+    """Bring the reports of these origins in step with their ledger rows (`values`: what
+    they report, when the caller has read them already); returns the blocks (before and
+    after) whose matching must be recomputed."""
     if not origins:
         return set()
-    values = _report_values(origins, tree)
+    if values is None:
+        values = _report_values(origins, tree)
     by_model: dict[str, set[int]] = defaultdict(set)
     for model, pk in values:
         by_model[model].add(pk)
     datasets = origin_datasets(by_model)
-    existing: dict[Origin, MovementReport] = {}
+    existing: dict[Origin, ReportRow] = {}
     for query in origin_filters(origins):
-        for report in MovementReport.objects.filter(query).order_by():
+        for report in report_rows(MovementReport.objects.filter(query).order_by()):
             existing[(report.origin_model, report.origin_id)] = report
     blocks: set[Block] = {block_of(r) for r in existing.values()}
     new, changed = [], []
@@ -302,7 +354,7 @@ def reports_sync(origins: set[Origin], tree: Tree, *, analyze: bool = True) -> s
         fields["dataset"] = datasets[origin]
         report = existing.pop(origin, None)
         if report is None:
-            new.append(MovementReport(origin_model=origin[0], origin_id=origin[1], **fields))
+            new.append(ReportRow.new(origin, fields))
             blocks.add(block_of(new[-1]))
             continue
         if any(getattr(report, name) != value for name, value in fields.items()):
@@ -318,7 +370,7 @@ def reports_sync(origins: set[Origin], tree: Tree, *, analyze: bool = True) -> s
     )  # COPY on PostgreSQL: one statement whatever the number of reports
     if analyze and len(new) >= ANALYZE_AFTER:
         table_analyze(MovementReport)
-    MovementReport.objects.bulk_update(changed, REPORT_FIELDS, batch_size=2000)
+    reports_update(changed, REPORT_FIELDS)
     gone = [report.pk for report in existing.values()]  # no longer reports
     for start in range(0, len(gone), 2000):
         MovementReport.objects.filter(pk__in=gone[start : start + 2000]).delete()
@@ -330,24 +382,61 @@ def reports_sync(origins: set[Origin], tree: Tree, *, analyze: bool = True) -> s
 REPORT = MovementReport._meta.db_table
 
 
+SYSTEM = WeaponSystem._meta.db_table
+
+
 def candidates_sql(where: str) -> str:
     """Pairs of flows (dataset, kind, donor, holder, system) of different datasets in one
-    block with overlapping date windows: one self-join of the flows on the blocking key."""
+    block with overlapping date windows, scored: one self-join of the flows on the blocking
+    key, with the same score as `pair_score` (system × date × quantity, rounded to four
+    places) computed in the statement. The systems' lineage (each variant and its ancestors)
+    is one recursive walk of the catalogue's variants; siblings (neither an ancestor of the
+    other) are no candidates."""
     return f"""
-    WITH flows AS (
+    WITH RECURSIVE lineage (sys, anc) AS (
+        SELECT id, parent_id FROM {SYSTEM} WHERE parent_id IS NOT NULL
+        UNION ALL
+        SELECT l.sys, w.parent_id FROM lineage l JOIN {SYSTEM} w ON w.id = l.anc
+        WHERE w.parent_id IS NOT NULL
+    ),
+    flows AS (
         SELECT dataset, kind, COALESCE(donor_id, 0) AS donor, holder_id AS holder,
                family_id AS family, system_id AS sys,
                MAX(CASE WHEN window_start IS NULL THEN 1 ELSE 0 END) AS open_,
-               MIN(window_start) AS ws, MAX(window_end) AS we
+               MIN(window_start) AS ws, MAX(window_end) AS we,
+               SUM(quantity_low) AS lo,
+               CASE WHEN COUNT(quantity_high) = COUNT(*) THEN SUM(quantity_high) END AS hi
         FROM {REPORT}
         WHERE {where}
         GROUP BY dataset, kind, COALESCE(donor_id, 0), holder_id, family_id, system_id
+    ),
+    pairs AS (
+        SELECT a.kind, a.donor, a.holder, a.family, a.dataset AS set_a, a.sys AS sys_a,
+               b.dataset AS set_b, b.sys AS sys_b,
+               CASE WHEN a.sys = b.sys THEN 1.0
+                    WHEN EXISTS (SELECT 1 FROM lineage g
+                                 WHERE (g.sys = a.sys AND g.anc = b.sys)
+                                    OR (g.sys = b.sys AND g.anc = a.sys)) THEN 0.65
+                    ELSE 0.0 END
+             * CASE WHEN a.open_ = 1 OR b.open_ = 1 THEN 0.95 ELSE 1.0 END
+             * CASE WHEN a.lo <= b.lo THEN
+                        CASE WHEN a.hi IS NULL OR a.hi >= b.lo THEN 1.0
+                             ELSE 0.6 + 0.4 * a.hi / b.lo END
+                    ELSE
+                        CASE WHEN b.hi IS NULL OR b.hi >= a.lo THEN 1.0
+                             ELSE 0.6 + 0.4 * b.hi / a.lo END
+               END AS raw
+        FROM flows a JOIN flows b
+          ON b.kind = a.kind AND b.donor = a.donor AND b.holder = a.holder
+         AND b.family = a.family AND a.dataset < b.dataset
+        WHERE a.open_ = 1 OR b.open_ = 1 OR (a.ws <= b.we AND b.ws <= a.we)
     )
-    SELECT a.kind, a.donor, a.holder, a.family, a.dataset, a.sys, b.dataset, b.sys
-    FROM flows a JOIN flows b
-      ON b.kind = a.kind AND b.donor = a.donor AND b.holder = a.holder
-     AND b.family = a.family AND a.dataset < b.dataset
-    WHERE a.open_ = 1 OR b.open_ = 1 OR (a.ws <= b.we AND b.ws <= a.we)
+    SELECT kind, donor, holder, family, set_a, sys_a, set_b, sys_b, score,
+           CASE WHEN score >= {AUTO_THRESHOLD} THEN 'auto'
+                WHEN score >= {REVIEW_THRESHOLD} THEN 'review' ELSE 'none' END AS verdict
+    FROM (SELECT kind, donor, holder, family, set_a, sys_a, set_b, sys_b,
+                 ROUND(CAST(raw AS NUMERIC), 4) AS score
+          FROM pairs WHERE raw > 0) scored
     """
 
 
@@ -403,15 +492,16 @@ def blocks_q(blocks: list[Block]) -> Q:
     return query
 
 
-def candidate_pairs(blocks: list[Block] | None) -> list[tuple[Block, str, str]]:
-    """The candidate pairs of flows in these blocks (None: all), as (block, flow key, flow
-    key)."""
+def candidate_pairs(blocks: list[Block] | None) -> list[tuple[Block, str, str, float, str]]:
+    """The candidate pairs of flows in these blocks (None: all), scored, as (block, flow
+    key, flow key, score, verdict: "auto", "review" or "none")."""
     found = []
     with connection.cursor() as cursor:
         for chunk in _chunks(blocks):
             where, params = _blocks_where(chunk)
             cursor.execute(candidates_sql(where), params)
-            for kind, donor, holder, family, set_a, sys_a, set_b, sys_b in cursor.fetchall():
+            for row in cursor.fetchall():
+                kind, donor, holder, family, set_a, sys_a, set_b, sys_b, score, verdict = row
                 block = (kind, donor, holder, family)
                 # a pair is stored in the keys' order (Python's, whatever the database's
                 # collation orders the dataset names by: "sipri-classic|…" < "sipri|…")
@@ -421,26 +511,31 @@ def candidate_pairs(blocks: list[Block] | None) -> list[tuple[Block, str, str]]:
                         flow_key(set_b, kind, donor, holder, sys_b),
                     )
                 )
-                found.append((block, key_a, key_b))
+                found.append((block, key_a, key_b, float(score), verdict))
     return found
 
 
 # -- 3. scores ------------------------------------------------------------------------------
 
 
-def quantity_score(left: Range, right: Range) -> float:
-    """1 when the ranges overlap; 0.6 + 0.4 × (nearer bounds' ratio) when disjoint."""
+def quantity_score(left: Range, right: Range) -> Decimal:
+    """1 when the ranges overlap; 0.6 + 0.4 × (nearer bounds' ratio) when disjoint. Exact
+    decimals, as the candidates' statement computes it on PostgreSQL."""
     if left.low > right.low:
         left, right = right, left
     if left.high is None or left.high >= right.low:
-        return 1.0
-    return 0.6 + 0.4 * (left.high / right.low)
+        return Decimal(1)
+    return Decimal("0.6") + Decimal("0.4") * left.high / right.low
 
 
 def pair_score(a: Flow, b: Flow, tree: Tree) -> float:
-    system = tree.related(a.system_id, b.system_id)
-    date = 1.0 if a.window is not None and b.window is not None else 0.95
-    return round(system * date * quantity_score(a.total, b.total), 4)
+    """The score of a pair of flows (system × date × quantity, to four places, halves
+    rounded up): the same as `candidates_sql` computes in the database (on SQLite, which
+    computes in floating point, a score may differ from this in the fourth place)."""
+    system = Decimal(str(tree.related(a.system_id, b.system_id)))
+    date = Decimal(1) if a.window is not None and b.window is not None else Decimal("0.95")
+    score = system * date * quantity_score(a.total, b.total)
+    return float(score.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
 # -- 4. movements ---------------------------------------------------------------------------
@@ -538,7 +633,7 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
     tree = tree or Tree()
     now = timezone.now()
     with transaction.atomic():
-        reports_by_block: dict[Block, list[MovementReport]] = defaultdict(list)
+        reports_by_block: dict[Block, list[ReportRow]] = defaultdict(list)
         movements_by_block: dict[Block, list[Movement]] = defaultdict(list)
         decisions: dict[tuple[str, str], MatchDecision] = {}
         decision_blocks: set[Block] = set()
@@ -549,7 +644,9 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
                 (MatchDecision, ("id",), "decision"),
             ):
                 where, params = _blocks_where(chunk, alias=model._meta.db_table)
-                for row in model.objects.extra(where=[where], params=params).order_by(*order):
+                queryset = model.objects.extra(where=[where], params=params).order_by(*order)
+                rows = report_rows(queryset) if target == "report" else queryset
+                for row in rows:
                     if target == "report":
                         reports_by_block[block_of(row)].append(row)
                     elif target == "movement":
@@ -563,12 +660,12 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
             else sorted(set(reports_by_block) | set(movements_by_block) | decision_blocks)
         )
         names = _names(reports_by_block)
-        candidates: dict[Block, list[tuple[str, str]]] = defaultdict(list)
-        for block, a, b in candidate_pairs(selected):
-            candidates[block].append((a, b))
+        candidates: dict[Block, list[tuple[str, str, float, str]]] = defaultdict(list)
+        for block, a, b, score, verdict in candidate_pairs(selected):
+            candidates[block].append((a, b, score, verdict))
 
         posts: dict[Origin, list[EntrySpec]] = {}
-        link_updates: list[MovementReport] = []
+        link_updates: list[ReportRow] = []
         pending_wanted: dict[tuple[str, str], tuple[Block, float, str, str]] = {}
         created: list[Movement] = []
         changed: list[Movement] = []
@@ -598,22 +695,17 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
                 if pair[0] in flows and pair[1] in flows
             }
             edges: list[Edge] = []
-            for a, b in candidates.get(block, []):
-                if (
-                    a not in flows
-                    or b not in flows
-                    or not tree.related(flows[a].system_id, flows[b].system_id)
-                ):
+            for a, b, score, verdict in candidates.get(block, []):
+                if a not in flows or b not in flows:  # e.g. a superseded edition's
                     continue
                 status = statuses.get((a, b))
                 if status == MatchStatus.REJECTED:
                     continue
-                score = pair_score(flows[a], flows[b], tree)
                 if status == MatchStatus.CONFIRMED:
                     edges.append(Edge(a, b, score, MatchStatus.CONFIRMED))
-                elif score >= AUTO_THRESHOLD:
+                elif verdict == "auto":
                     edges.append(Edge(a, b, score, MatchStatus.AUTO))
-                elif score >= REVIEW_THRESHOLD:
+                elif verdict == "review":
                     pending_wanted[(a, b)] = (
                         block,
                         score,
@@ -693,7 +785,8 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
             for flow in members:
                 touching = [e for e in edges if flow.key in (e.a, e.b)]
                 confirmed = any(e.status == MatchStatus.CONFIRMED for e in touching)
-                best = max(touching, key=lambda e: e.score, default=None)
+                # the best pair, ties by key (the candidates come in no set order)
+                best = min(touching, key=lambda e: (-e.score, e.a, e.b), default=None)
                 other = None
                 if best is not None:
                     other_key = best.b if best.a == flow.key else best.a
@@ -740,39 +833,55 @@ MOVEMENT_FIELDS = [
     "dataset_count",
     "report_count",
 ]
-LINK_COLUMNS = ("movement_id", "score", "decision", "decided_by", "decided_at", "reason")
 
 
-def links_write(reports: list[MovementReport]) -> None:
-    """Write the links of these reports: one UPDATE … FROM (VALUES …) per few thousand rows
-    on PostgreSQL, one executemany elsewhere (a bulk_update's CASE per field is quadratic)."""
+def links_write(reports: list[ReportRow]) -> None:
+    """Write the links of these reports (movement, score, decision, who, when, why)."""
+    reports_update(reports, LINK_COLUMNS)
+
+
+def reports_update(reports: list[ReportRow], columns: Iterable[str]) -> None:
+    """Write these columns of these stored reports: COPY into a temporary table and one
+    UPDATE … FROM it on PostgreSQL, one executemany elsewhere (a bulk_update's CASE per
+    field is quadratic)."""
     if not reports:
         return
+    columns = list(columns)
     table = connection.ops.quote_name(REPORT)
-    rows = [(r.pk, *(getattr(r, c) for c in LINK_COLUMNS)) for r in reports]
+    rows = [(r.pk, *(getattr(r, c) for c in columns)) for r in reports]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # COPY into a temporary table, then one UPDATE … FROM it: two statements
+            names = ", ".join(columns)
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.stock_report_rows")
             cursor.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS stock_link_rows (id bigint, "
-                "movement_id bigint, score double precision, decision varchar, "
-                "decided_by varchar, decided_at timestamptz, reason varchar) ON COMMIT DROP"
+                f"CREATE TEMPORARY TABLE stock_report_rows ON COMMIT DROP AS "
+                f"SELECT id, {names} FROM {table} WITH NO DATA"
             )
-            cursor.execute("TRUNCATE stock_link_rows")
-            with cursor.cursor.copy("COPY stock_link_rows FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY stock_report_rows (id, {names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             if len(rows) >= ANALYZE_AFTER:
-                cursor.execute("ANALYZE stock_link_rows")
-            sets = ", ".join(f"{c} = v.{c}" for c in LINK_COLUMNS)
+                cursor.execute("ANALYZE stock_report_rows")
+            sets = ", ".join(f"{c} = v.{c}" for c in columns)
             cursor.execute(
-                f"UPDATE {table} AS t SET {sets} FROM stock_link_rows v WHERE t.id = v.id"
+                f"UPDATE {table} AS t SET {sets} FROM stock_report_rows v WHERE t.id = v.id"
             )
+            cursor.execute("DROP TABLE pg_temp.stock_report_rows")
         else:
-            sets = ", ".join(f"{c} = %s" for c in LINK_COLUMNS)
+            fields = [MovementReport._meta.get_field(c) for c in columns]
+            sets = ", ".join(f"{f.column} = %s" for f in fields)
             cursor.executemany(
                 f"UPDATE {table} SET {sets} WHERE id = %s",
-                [(*row[1:], row[0]) for row in rows],
+                [
+                    (
+                        *(
+                            f.get_db_prep_save(v, connection)
+                            for f, v in zip(fields, row[1:], strict=True)
+                        ),
+                        row[0],
+                    )
+                    for row in rows
+                ],
             )
 
 
@@ -819,7 +928,7 @@ def _names(reports_by_block: dict) -> dict[str, dict[int, str]]:
     }
 
 
-def _link(report: MovementReport, link: dict, now, updates: list) -> None:
+def _link(report: ReportRow, link: dict, now, updates: list) -> None:
     if all(getattr(report, name) == value for name, value in link.items()):
         return
     for name, value in link.items():
@@ -884,17 +993,34 @@ def movements_match_all(*, chunk_size: int = 5000) -> dict[str, int]:
     ledger rebuild, or to apply new thresholds)."""
     tree = Tree()
     with transaction.atomic():
-        origins = set(
+        # every origin's rows, read once in origin order, a chunk of origins at a time
+        rows = (
             LedgerEntry.objects.filter(is_cancelled=False)
             .exclude(origin_model=MOVEMENT_ORIGIN)
-            .exclude(kind=LedgerKind.BASELINE)
-            .order_by()
-            .values_list("origin_model", "origin_id")
-            .distinct()
+            .order_by("origin_model", "origin_id")
+            .values_list("origin_model", "origin_id", *LEDGER_VALUES)
+            .iterator(chunk_size=chunk_size)
         )
-        origins |= set(MovementReport.objects.order_by().values_list("origin_model", "origin_id"))
-        ordered = sorted(origins)
-        for start in range(0, len(ordered), chunk_size):
-            reports_sync(set(ordered[start : start + chunk_size]), tree, analyze=False)
+        seen: set[Origin] = set()
+        chunk: dict[Origin, list[tuple]] = {}
+
+        def sync(chunk: dict[Origin, list[tuple]]) -> None:
+            seen.update(chunk)
+            values = _values_from_rows(chunk, tree)
+            reports_sync(set(chunk), tree, analyze=False, values=values)
+
+        for model, pk, *row in rows:
+            origin = (model, pk)
+            if origin not in chunk and len(chunk) >= chunk_size:
+                sync(chunk)
+                chunk = {}
+            chunk.setdefault(origin, []).append(tuple(row))
+        sync(chunk)
+        # reports whose origin has no row left
+        gone = sorted(
+            set(MovementReport.objects.order_by().values_list("origin_model", "origin_id")) - seen
+        )
+        for start in range(0, len(gone), chunk_size):
+            reports_sync(set(gone[start : start + chunk_size]), tree, analyze=False)
         table_analyze(MovementReport)
         return match_blocks(None, tree)

@@ -328,6 +328,79 @@ def test_reports_of_different_variants_in_one_family_are_not_merged_automaticall
     assert MatchDecision.objects.filter(status=MatchStatus.PENDING).count() == 1
 
 
+def test_the_scores_the_database_computes_are_the_documented_scores():
+    """The candidates' statement scores every pair in SQL (`candidates_sql`); the score is
+    `pair_score`'s: the same system, a variant, dated or not, overlapping or disjoint."""
+    from django.db import connection
+
+    from stock.matching import Tree, candidate_pairs, pair_score
+    from stock.movements import Flow
+
+    _all_three()
+    family = WeaponSystemFactory()
+    variant = WeaponSystemFactory(parent=WeaponSystemFactory(parent=family))  # a grandchild
+    first, second, third, fourth = (SourceFactory() for _ in range(4))
+    _transfer(first, "4", dt.date(2023, 5, 1), variant)
+    _transfer(second, "7", None, family)  # a variant of it, undated, disjoint
+    _transfer(third, "12", dt.date(2023, 5, 1), variant)  # disjoint, both dated
+    _transfer(fourth, "4", dt.date(2023, 5, 1), variant)  # the same, both dated
+
+    tree = Tree()
+    flows: dict[str, Flow] = {}
+    for report in MovementReport.objects.all():
+        flow = flows.setdefault(
+            report.flow_key,
+            Flow(report.flow_key, report.dataset, report.kind, report.donor_id,
+                 report.holder_id, report.system_id, report.family_id),
+        )  # fmt: skip
+        flow.reports.append(report)
+    pairs = candidate_pairs(None)
+    scores = {(a, b): score for _, a, b, score, _ in pairs}
+    expected = {(a, b): pair_score(flows[a], flows[b], tree) for (a, b) in scores}
+    if connection.vendor == "postgresql":  # exact decimals on both sides
+        assert scores == expected
+    else:  # SQLite computes in floating point: the fourth place may differ at a half
+        assert all(abs(scores[p] - expected[p]) <= 0.0001 for p in scores)
+    # the shapes drawn: the same system agreeing, a variant, undated and disjoint ones
+    assert 1.0 in scores.values()
+    assert any(0.4 <= s < 0.7 for s in scores.values())  # the variant pairs, for review
+    verdicts = {(a, b): verdict for _, a, b, _, verdict in pairs}
+    assert all(
+        verdicts[p] == ("auto" if s >= 0.7 else "review" if s >= 0.4 else "none")
+        for p, s in scores.items()
+    )
+
+
+def test_matching_everything_again_writes_nothing():
+    """A second full matching finds what is stored and writes no row: ties between equally
+    scored pairs are broken by key, not by the order the candidates arrive in."""
+    from django.db import connection
+
+    from stock.matching import movements_match_all
+
+    _all_three()
+    system = WeaponSystemFactory()
+    for source in (SourceFactory(), SourceFactory(), SourceFactory()):  # a three-way tie
+        _transfer(source, "9", None, system)
+    movements_match_all()
+    stored = list(MovementReport.objects.values_list("id", "movement_id", "score", "reason"))
+    written = []
+
+    def count_writes(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "COPY")):
+            written.append((context["cursor"].rowcount, sql[:80]))
+        return result
+
+    with connection.execute_wrapper(count_writes):
+        movements_match_all()
+    assert written  # the conditional statements ran …
+    assert [w for w in written if w[0] != 0] == []  # … and changed no row
+    assert (
+        list(MovementReport.objects.values_list("id", "movement_id", "score", "reason")) == stored
+    )
+
+
 # -- properties ------------------------------------------------------------------------------
 
 PAIRS = [("US", "UA"), ("GB", "UA"), ("US", "PL")]
