@@ -9,6 +9,9 @@ class StockConfig(AppConfig):
     verbose_name = "Stock ledger and estimates"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save, pre_save
+
+        from inventory.models import WeaponSystem
         from stock.ledger import Rebuilder, register_rebuilder
         from stock.movements import MOVEMENT_ORIGIN, movement_records, movements_existing
 
@@ -23,3 +26,27 @@ class StockConfig(AppConfig):
                 records=movement_records,
             )
         )
+
+        # A system moved in the catalogue's tree (any door: the admin, the catalogue's
+        # proposals, a script): its reports change family, so their movements are matched
+        # again in the same transaction instead of at the nightly re-match.
+        pre_save.connect(_lineage_before, sender=WeaponSystem, dispatch_uid="stock-lineage-pre")
+        post_save.connect(_lineage_after, sender=WeaponSystem, dispatch_uid="stock-lineage-post")
+
+
+def _lineage_before(sender, instance, raw=False, **kwargs) -> None:
+    if raw or instance.pk is None:
+        return
+    instance._stock_parent_before = (
+        sender.objects.filter(pk=instance.pk).values_list("parent_id", flat=True).first()
+    )
+
+
+def _lineage_after(sender, instance, created=False, raw=False, **kwargs) -> None:
+    before = getattr(instance, "_stock_parent_before", None)
+    instance.__dict__.pop("_stock_parent_before", None)
+    if raw or created or before == instance.parent_id:
+        return
+    from stock.matching import movements_rematch_lineage
+
+    movements_rematch_lineage(instance.pk)

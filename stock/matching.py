@@ -988,6 +988,37 @@ def movements_match(pairs: Iterable[Pair]) -> dict[str, int]:
         return match_blocks(blocks, tree)
 
 
+def movements_rematch_lineage(system_id: int) -> dict[str, int]:
+    """A system moved in the catalogue's tree (its family changed): the reports of it and
+    of its variants are derived again (their family, so their block) and the blocks they
+    leave and join are matched again, in the caller's transaction, so an editor who makes
+    "M777A2" a variant of the M777 sees its losses meet the M777s' deliveries at once."""
+    tree = Tree()
+    children: dict[int, list[int]] = defaultdict(list)
+    for child, parent in tree.parents.items():
+        children[parent].append(child)
+    subtree, stack = set(), [system_id]
+    while stack:
+        node = stack.pop()
+        if node not in subtree:
+            subtree.add(node)
+            stack.extend(children.get(node, []))
+    with transaction.atomic():
+        origins = set(
+            LedgerEntry.objects.filter(system_id__in=subtree, is_cancelled=False)
+            .exclude(origin_model=MOVEMENT_ORIGIN)
+            .order_by()
+            .values_list("origin_model", "origin_id")
+            .distinct()
+        )
+        origins |= set(
+            MovementReport.objects.filter(system_id__in=subtree)
+            .order_by()
+            .values_list("origin_model", "origin_id")
+        )
+        return match_blocks(reports_sync(origins, tree), tree)
+
+
 def movements_match_all(*, chunk_size: int = 5000) -> dict[str, int]:
     """Re-derive every report from the ledger and recompute every block (after a full
     ledger rebuild, or to apply new thresholds)."""

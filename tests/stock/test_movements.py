@@ -401,6 +401,28 @@ def test_matching_everything_again_writes_nothing():
     )
 
 
+def test_making_a_system_a_variant_matches_its_reports_with_the_familys_at_once(admin_user):
+    """An editor makes a dataset's name a variant of a catalogue entry: its reports join the
+    family's block in the same write, not at the nightly re-match, and leave it again when
+    the editor takes it back."""
+    from inventory.services import weapon_system_update
+
+    family, name = WeaponSystemFactory(), WeaponSystemFactory()
+    first, second = SourceFactory(), SourceFactory()
+    _transfer(first, "6", None, family)
+    _transfer(second, "6", None, name)
+    assert not MatchDecision.objects.exists()  # two families: never compared
+
+    weapon_system_update(system=name, parent=family, actor=admin_user)
+    assert MovementReport.objects.get(system=name).family_id == family.pk
+    pending = MatchDecision.objects.get(status=MatchStatus.PENDING)  # a variant: for review
+    assert pending.family_id == family.pk
+
+    weapon_system_update(system=name, parent=None, actor=admin_user)
+    assert MovementReport.objects.get(system=name).family_id == name.pk
+    assert not MatchDecision.objects.exists()
+
+
 # -- properties ------------------------------------------------------------------------------
 
 PAIRS = [("US", "UA"), ("GB", "UA"), ("US", "PL")]
