@@ -161,6 +161,14 @@ class Command(BaseCommand):
             Movement.history.all().delete()
             Movement.objects.all().delete()
             LedgerEntry.objects.filter(is_superseded=True).update(is_superseded=False)
+        self._vacuum()
+
+    def _vacuum(self) -> None:
+        """Clear the dead rows the last run left (a production database is not deleted and
+        rebuilt between matchings; without this each run reads its predecessors' garbage:
+        2.7 M dead ledger rows after a few runs, and the one-record matching 4× slower)."""
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
     # -- measuring ------------------------------------------------------------------------------
 
@@ -274,6 +282,7 @@ class Command(BaseCommand):
 
             times.append(_timed(write))
         # the tables hold again what the full reconciliation wrote
+        self._vacuum()
         return times
 
     def _one_new_record(self, runs: int) -> tuple[list[float], list[float]]:
@@ -284,7 +293,11 @@ class Command(BaseCommand):
 
         source, _ = Source.objects.get_or_create(
             url_canonical="https://bench.example.org/news",
-            defaults={"url": "https://bench.example.org/news", "title": "Bench news", "reliability": "B"},
+            defaults={
+                "url": "https://bench.example.org/news",
+                "title": "Bench news",
+                "reliability": "B",
+            },
         )
         _unused = dict(  # noqa: F841
             url="https://bench.example.org/news",
