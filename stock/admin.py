@@ -15,7 +15,7 @@ from core.admin_access import (
     model_admin_requires,
     register_action_permission,
 )
-from core.admin_paging import LargeListMixin
+from core.admin_paging import IndexedValuesFilter, LargeListMixin
 from core.values import format_date
 from core.weblinks import web_link
 from inventory.admin import CountryAdmin, WeaponSystemAdmin
@@ -267,7 +267,12 @@ class StockEstimateAdmin(
         "consistent",
         "conflict",
     ]
-    list_filter = ["scope", InconsistentFilter, "best_grade", "holder__kind"]
+    list_filter = [
+        "scope",
+        InconsistentFilter,
+        ("best_grade", IndexedValuesFilter),
+        "holder__kind",
+    ]
     list_select_related = ["holder", "system"]
     search_fields = ["holder__name", "holder__code", "system__name", "system__aliases__alias"]
     autocomplete_fields = ["holder", "system"]

@@ -102,3 +102,35 @@ def test_a_big_holders_page_lists_its_estimates_with_the_most_records(
     }
     biggest = set(mine.order_by("-record_count", "pk").values_list("pk", flat=True)[:2])
     assert links == biggest
+
+
+def _queries(client, url: str) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return [query["sql"] for query in captured]
+
+
+def test_the_grade_filter_offers_the_grades_there_are_without_reading_every_estimate(
+    viewer_client, estimates
+):
+    from django.db import connection
+
+    url = reverse("admin:stock_stockestimate_changelist")
+    queries = _queries(viewer_client, url)
+    response = viewer_client.get(url)
+    spec = next(
+        s
+        for s in response.context["cl"].filter_specs
+        if getattr(s, "field_path", "") == "best_grade"
+    )
+    grades = sorted(set(StockEstimate.objects.values_list("best_grade", flat=True)))
+    assert len(grades) > 1 and list(spec.lookup_choices) == grades
+    if connection.vendor == "postgresql":  # read from the index, one probe per grade
+        assert not [sql for sql in queries if "DISTINCT" in sql and "best_grade" in sql]
+    filtered = viewer_client.get(url, {"best_grade": grades[-1]}).context["cl"].result_list
+    assert {e.best_grade for e in filtered} == {grades[-1]}
+
