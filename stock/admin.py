@@ -363,6 +363,7 @@ class StockEstimateAdmin(
         )
         if not items:
             return "No ledger rows."
+        links = _Links()
         body = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
@@ -372,9 +373,9 @@ class StockEstimateAdmin(
                     item["entry"].date_display,
                     item["entry"].get_kind_display(),
                     _range_text(item["entry"]),
-                    _record_link(item),
+                    _record_link(item, links),
                     item["entry"].grade or "unsourced",
-                    _citations_html(item["citations"]),
+                    _citations_html(item["citations"], links),
                     _counted_html(item),
                 )
                 for item in items
@@ -424,12 +425,35 @@ def _range_text(entry) -> str:
     return f"{shown} ({entry.quantity_text})" if entry.quantity_text else shown
 
 
-def _record_link(item):
+class _Links:
+    """The links of one explanation, each made once: a record's admin URL from one
+    `reverse` per model (a big holder × system has thousands of rows), a source's link once
+    however many citations name it."""
+
+    PK = "__pk__"  # admin change URLs take any text as the object id
+
+    def __init__(self) -> None:
+        self._urls: dict[str, str] = {}
+        self._sources: dict[tuple[str, str], str] = {}
+
+    def change_url(self, meta, pk) -> str:
+        name = f"admin:{meta.app_label}_{meta.model_name}_change"
+        if name not in self._urls:
+            self._urls[name] = reverse(name, args=[self.PK])
+        return self._urls[name].replace(self.PK, str(pk))
+
+    def source(self, source) -> str:
+        key = (source.url, source.title)
+        if key not in self._sources:
+            self._sources[key] = web_link(source.url, source.title, rel="noreferrer noopener")
+        return self._sources[key]
+
+
+def _record_link(item, links: _Links | None = None):
     record = item["record"]
     if record is None:
         return item["entry"].origin_label
-    meta = record._meta
-    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
+    url = (links or _Links()).change_url(record._meta, record.pk)
     return format_html('<a href="{}">{}</a>', url, item["entry"].origin_label)
 
 
@@ -459,16 +483,17 @@ def _counted_html(item):
     )
 
 
-def _citations_html(citations):
+def _citations_html(citations, links: _Links | None = None):
     if not citations:
         return format_html('<strong style="color:#ba2121">{}</strong>', "UNSOURCED")
+    links = links or _Links()
     return format_html_join(
         "<br>",
         "{} {}{}",
         (
             (
                 c.grade,
-                web_link(c.source.url, c.source.title, rel="noreferrer noopener"),
+                links.source(c.source),
                 format_html(" – “{}”", c.excerpt[:200]) if c.excerpt else "",
             )
             for c in citations

@@ -134,3 +134,44 @@ def test_the_grade_filter_offers_the_grades_there_are_without_reading_every_esti
     filtered = viewer_client.get(url, {"best_grade": grades[-1]}).context["cl"].result_list
     assert {e.best_grade for e in filtered} == {grades[-1]}
 
+
+def test_an_estimate_page_costs_the_same_queries_however_many_records_explain_it(
+    viewer_client, estimates
+):
+    import datetime as dt
+
+    from stock.models import LedgerEntry
+    from tests.factories import CitationFactory, SourceFactory, TransferFactory
+
+    estimate = StockEstimate.objects.get(
+        holder=state("UA"), system__name="Storm Shadow", scope="system"
+    )
+    url = reverse("admin:stock_stockestimate_change", args=[estimate.pk])
+    viewer_client.get(url)  # Django's caches (content types) warm
+    few = _queries(viewer_client, url)
+    # one more source's records, years before the others (no other dataset reports them)
+    source = SourceFactory()
+    added = [
+        CitationFactory(
+            source=source,
+            transfer=TransferFactory(
+                system=estimate.system, donor=state("FR"), date=dt.date(2019, 1, 1 + day)
+            ),
+        )
+        for day in range(5)
+    ]
+    estimates_refresh_pairs([(estimate.holder_id, estimate.system_id)])
+    rows = LedgerEntry.objects.filter(
+        holder=estimate.holder, system=estimate.system, is_cancelled=False
+    )
+    assert rows.count() >= 5 + 2
+    many = _queries(viewer_client, url)
+    # the session, the user, the estimate, the user's and the groups' permissions, its holder
+    # and system; the ledger rows; for each record type (pledges, transfers, expenditures)
+    # its records, their citations and their sources; the monthly points, the conflicts
+    assert len(few) == len(many) == 19, "\n".join(sql[:120] for sql in many)
+    page = viewer_client.get(url).content.decode()
+    for citation in added:  # each row links to its record, each citation to its source
+        record = reverse("admin:transfers_transfer_change", args=[citation.transfer_id])
+        assert f'<a href="{record}">' in page
+        assert f'href="{citation.source.url}"' in page
