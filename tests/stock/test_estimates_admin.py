@@ -175,3 +175,23 @@ def test_an_estimate_page_costs_the_same_queries_however_many_records_explain_it
         record = reverse("admin:transfers_transfer_change", args=[citation.transfer_id])
         assert f'<a href="{record}">' in page
         assert f'href="{citation.source.url}"' in page
+
+
+def test_a_country_page_with_its_estimates_table_saves_as_posted(editor_client, estimates):
+    """The estimates are a read-only table: the page posts no estimate forms, and saving the
+    country changes none."""
+    url = reverse("admin:inventory_country_change", args=[state("UA").pk])
+    response = editor_client.get(url)
+    data = {}
+    form = response.context["adminform"].form
+    formsets = [inline.formset for inline in response.context["inline_admin_formsets"]]
+    for each in [form, *(f.management_form for f in formsets), *(x for f in formsets for x in f)]:
+        for name in each.fields:
+            value = each[name].value()
+            data[each.add_prefix(name)] = "" if value is None else value
+    data["notes"] = "edited beside its estimates"
+    before = list(StockEstimate.objects.filter(holder=state("UA")).values_list("pk", "on_hand_low"))
+    assert editor_client.post(url, data).status_code == 302
+    assert state("UA").notes == "edited beside its estimates"
+    after = list(StockEstimate.objects.filter(holder=state("UA")).values_list("pk", "on_hand_low"))
+    assert after == before and len(before) > 2
