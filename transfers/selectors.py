@@ -52,8 +52,6 @@ def record_list(model) -> QuerySet:
 def cited_records_prefetch() -> list[Prefetch]:
     """Prefetches of the record (or claim) each citation of a list supports, with what its
     label names: a query per kind of record present, whatever the number of citations."""
-    from transfers.models import SystemFact
-
     return [
         *(
             Prefetch(t.name, queryset=t.model.objects.select_related(*t.parties, "system"))
