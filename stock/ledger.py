@@ -241,8 +241,9 @@ class Rebuilder:
     """The registry of ledger origins: how the owner of some records re-posts them and shows
     them. `batches()` yields postings a few thousand records at a time;
     `existing(model_label, ids)` says which of these origin ids still exist (rows of the others
-    are cancelled); `records(model_label, ids)` loads the records themselves, with their
-    citations, for "why this number" (`stock.selectors.estimate_explanation`). The stock app
+    are cancelled); `records(model_label, ids)` loads the records themselves, each with its
+    citations (their sources loaded) as the list `explained_citations`, for "why this
+    number" (`stock.selectors.estimate_explanation`). The stock app
     never imports the records' app: `transfers` registers itself in AppConfig.ready()."""
 
     batches: Callable[[], Iterable[dict[Origin, list[EntrySpec]]]]

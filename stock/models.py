@@ -223,6 +223,8 @@ class StockEstimate(EstimateValues):
         ordering = ["holder", "system", "scope"]
         verbose_name = "stock estimate"
         permissions = [("refresh_stockestimate", "Can refresh stock estimates on demand")]
+        # the admin's filter by best grade reads its values from this index
+        indexes = [models.Index(fields=["best_grade"], name="stockestimate_best_grade_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["holder", "system", "scope"], name="stockestimate_pair_scope_unique"

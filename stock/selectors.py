@@ -169,11 +169,10 @@ def estimate_explanation(
     explained = []
     for row in rows:
         record = records.get((row.origin_model, row.origin_id))
-        citations = getattr(record, "citations", None)
         item = {
             "entry": row,
             "record": record,
-            "citations": list(citations.all()) if citations is not None else [],
+            "citations": list(getattr(record, "explained_citations", ())),
             "counted": not row.is_superseded,
             "left_out": "",
             "movement": None,

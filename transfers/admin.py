@@ -25,7 +25,12 @@ from core.admin_access import model_admin_requires
 from core.admin_paging import LargeListMixin
 from core.forms import format_partial_date
 from core.weblinks import web_link
-from transfers.admin_filters import DateRangeFilter, GradeFilter, SystemFamilyFilter
+from transfers.admin_filters import (
+    DateRangeFilter,
+    GradeFilter,
+    PartiesNamedFilter,
+    SystemFamilyFilter,
+)
 from transfers.admin_forms import (
     ADD_CITATION_TO,
     CitationInlineForm,
@@ -49,6 +54,7 @@ from transfers.models import (
 from transfers.records import RECORD_MODELS, record_type
 from transfers.selectors import (
     RECORD_PARTIES,
+    cited_records_prefetch,
     has_citation,
     policies_bearing_on,
     record_warnings,
@@ -154,7 +160,8 @@ class RecordAdmin(OneLedgerPostMixin, TrackedAdmin):
     inlines = [CitationInline]
     save_as = True  # "Save as new": a copy of the record, with its changes, as a new one
     save_on_top = True
-    date_hierarchy = "date"
+    # No date hierarchy: its years (a DISTINCT over every record's date) read the whole
+    # table on every page view; the date range filter picks a year, a month or a day.
     search_fields = [
         "system__name",
         "system__aliases__alias",
@@ -451,8 +458,8 @@ class HoldingAdmin(RecordAdmin):
     list_display = ["__str__", "holder", "kind", "system", "quantity", "when"]
     list_filter = [
         SourcedFilter,
-        ("holder", admin.RelatedOnlyFieldListFilter),
-        ("supplier", admin.RelatedOnlyFieldListFilter),
+        ("holder", PartiesNamedFilter),
+        ("supplier", PartiesNamedFilter),
         SystemFamilyFilter,
         "kind",
         GradeFilter,
@@ -501,8 +508,8 @@ class PledgeAdmin(ChainColumnMixin, RecordAdmin):
     ]
     list_filter = [
         SourcedFilter,
-        ("recipient", admin.RelatedOnlyFieldListFilter),
-        ("donor", admin.RelatedOnlyFieldListFilter),
+        ("recipient", PartiesNamedFilter),
+        ("donor", PartiesNamedFilter),
         SystemFamilyFilter,
         "status",
         GradeFilter,
@@ -575,8 +582,8 @@ class TransferAdmin(ChainColumnMixin, RecordAdmin):
     list_display = ["id", "donor", "recipient", "system", "quantity", "when", "basis", "condition"]
     list_filter = [
         SourcedFilter,
-        ("recipient", admin.RelatedOnlyFieldListFilter),
-        ("donor", admin.RelatedOnlyFieldListFilter),
+        ("recipient", PartiesNamedFilter),
+        ("donor", PartiesNamedFilter),
         SystemFamilyFilter,
         GradeFilter,
         ("date", DateRangeFilter),
@@ -602,7 +609,7 @@ class ExpenditureAdmin(RecordAdmin):
     list_display = ["id", "holder", "kind", "system", "quantity", "when", "location"]
     list_filter = [
         SourcedFilter,
-        ("holder", admin.RelatedOnlyFieldListFilter),
+        ("holder", PartiesNamedFilter),
         SystemFamilyFilter,
         "kind",
         GradeFilter,
@@ -624,8 +631,8 @@ class AuthorizationAdmin(RecordAdmin):
     list_display = ["id", "grantor", "holder", "kind", "system", "scope", "when", "valid_until"]
     list_filter = [
         SourcedFilter,
-        ("holder", admin.RelatedOnlyFieldListFilter),
-        ("grantor", admin.RelatedOnlyFieldListFilter),
+        ("holder", PartiesNamedFilter),
+        ("grantor", PartiesNamedFilter),
         SystemFamilyFilter,
         "kind",
         GradeFilter,
@@ -660,8 +667,8 @@ class PolicyAdmin(RecordAdmin):
     list_display = ["id", "party", "kind", "system", "recipient_or_any", "statement", "when"]
     list_filter = [
         SourcedFilter,
-        ("party", admin.RelatedOnlyFieldListFilter),
-        ("recipient", admin.RelatedOnlyFieldListFilter),
+        ("party", PartiesNamedFilter),
+        ("recipient", PartiesNamedFilter),
         SystemFamilyFilter,
         "kind",
         GradeFilter,
@@ -719,7 +726,7 @@ class CitedClaimAdmin(TrackedAdmin):
 @admin.register(PartyRole)
 class PartyRoleAdmin(CitedClaimAdmin):
     list_display = ["id", "party", "role", "pledge", "transfer", "evidence"]
-    list_filter = ["role", ("party", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["role", ("party", PartiesNamedFilter)]
     list_select_related = [
         "party",
         "pledge__system",
@@ -903,7 +910,7 @@ class SourceAdmin(TrackedAdmin):
 class CitationAdmin(OneLedgerPostMixin, TrackedAdmin):
     list_display = ["id", "source", "record_label", "grade", "stance", "attribution"]
     list_filter = ["stance", "attribution", "reliability", "credibility"]
-    list_select_related = ["source", *CITED_FIELDS]
+    list_select_related = ["source"]
     search_fields = ["excerpt", "source__title", "source__url"]
     autocomplete_fields = ["source", *CITED_FIELDS]
     fieldsets = [
@@ -911,6 +918,11 @@ class CitationAdmin(OneLedgerPostMixin, TrackedAdmin):
         ("The record it supports (exactly one)", {"fields": list(CITED_FIELDS)}),
         ("Grade", {"fields": [("stance", "attribution", "reliability", "credibility")]}),
     ]
+
+    def get_queryset(self, request):
+        # The record each citation supports, with what its label names (parties, system): one
+        # query per kind of record on the page, not one per row.
+        return super().get_queryset(request).prefetch_related(*cited_records_prefetch())
 
     @admin.display(description="record")
     def record_label(self, obj) -> str:

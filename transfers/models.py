@@ -252,6 +252,12 @@ def _valid_until_after_date(model: str, noun: str) -> models.CheckConstraint:
     )
 
 
+def _newest_first_index(model: str) -> models.Index:
+    """The index of a record list's order (newest first: `-date, -id`, read backwards), so a
+    page of a million records reads its rows, not a sort of the table."""
+    return models.Index(fields=["date", "id"], name=f"{model}_date_id_idx")
+
+
 def _record_constraints(model: str, *parties: tuple[str, str]) -> list[models.BaseConstraint]:
     """The constraints every record table carries, named after the table."""
     constraints: list[models.BaseConstraint] = [
@@ -298,6 +304,7 @@ class Holding(SourcedRecord):
 
     class Meta:
         ordering = ["-date", "-id"]
+        indexes = [_newest_first_index("holding")]
         constraints = _record_constraints("holding", ("holder", "supplier"))
 
     def __str__(self) -> str:
@@ -329,6 +336,7 @@ class Pledge(SourcedRecord):
 
     class Meta:
         ordering = ["-date", "-id"]
+        indexes = [_newest_first_index("pledge")]
         constraints = _record_constraints("pledge", ("donor", "recipient"))
 
     def __str__(self) -> str:
@@ -368,6 +376,7 @@ class Transfer(SourcedRecord):
 
     class Meta:
         ordering = ["-date", "-id"]
+        indexes = [_newest_first_index("transfer")]
         constraints = _record_constraints("transfer", ("donor", "recipient"))
 
     def __str__(self) -> str:
@@ -411,6 +420,7 @@ class Expenditure(SourcedRecord):
 
     class Meta:
         ordering = ["-date", "-id"]
+        indexes = [_newest_first_index("expenditure")]
         constraints = _record_constraints("expenditure")
 
     def __str__(self) -> str:
@@ -443,6 +453,7 @@ class Authorization(DatedFields):
 
     class Meta:
         ordering = ["-date", "-id"]
+        indexes = [_newest_first_index("authorization")]
         constraints = [
             *date_constraints("authorization"),
             models.CheckConstraint(
@@ -505,6 +516,7 @@ class Policy(DatedFields):
     class Meta:
         verbose_name_plural = "policies"
         ordering = ["-date", "-id"]
+        indexes = [_newest_first_index("policy")]
         constraints = [
             *date_constraints("policy"),
             models.CheckConstraint(

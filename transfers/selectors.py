@@ -49,6 +49,19 @@ def record_list(model) -> QuerySet:
     return queryset
 
 
+def cited_records_prefetch() -> list[Prefetch]:
+    """Prefetches of the record (or claim) each citation of a list supports, with what its
+    label names: a query per kind of record present, whatever the number of citations."""
+    return [
+        *(
+            Prefetch(t.name, queryset=t.model.objects.select_related(*t.parties, "system"))
+            for t in RECORD_TYPES
+        ),
+        Prefetch("party_role", queryset=role_list().prefetch_related(None)),
+        Prefetch("system_fact", queryset=SystemFact.objects.select_related("system", "origin")),
+    ]
+
+
 # -- chains of parties, policies and cited facts (docs/records.md) -----------------------------
 
 

@@ -188,7 +188,7 @@ def test_the_charts_draw_the_numbers_of_their_tables(viewer_client, world):
 # bearing on them: the systems' lineage, the policies, their citations and sources), losses,
 # authorizations, party;
 # explain: the estimate, its rows, each origin model's records with citations and sources.
-QUERIES = {"party": 14, "system": 8, "flow": 3, "source": 2, "search": 2, "explain": 16}
+QUERIES = {"party": 14, "system": 8, "flow": 3, "source": 2, "search": 2, "explain": 13}
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))

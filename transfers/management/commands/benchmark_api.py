@@ -7,7 +7,7 @@ citations:
 - the API: GET /api/v1/transfers/?page_size=100 through Django's test client with a token,
   the whole stack (middleware, auth, permissions, filters, pagination, serializers, JSON);
 - the floor: the same page (count, next, every field of every record, its citations and
-  their sources) read with one raw SQL query and serialized with orjson.
+  their sources, its party roles) read with one raw SQL query and serialized with orjson.
 
 The tables are ANALYZEd after the build, as autovacuum would have them. The two take turns,
 so that the load of a shared machine falls on both alike; it prints the median of each,
@@ -34,7 +34,7 @@ from core.api.tokens import api_token_create
 from core.quantities import format_range
 from core.values import format_date
 from inventory.models import Country, WeaponSystem
-from transfers.models import Citation, Source, Transfer
+from transfers.models import Citation, PartyRole, Source, Transfer
 
 
 class Rollback(Exception):
@@ -49,7 +49,11 @@ SELECT t.id, t.quantity_low, t.quantity_high, t.quantity_text, t.date, t.date_pr
        so.id, so.url, so.url_canonical, so.title, so.publisher, so.author, so.published_at,
        so.published_on, so.published_precision, so.retrieved_at, so.archive_url, so.content_sha256, so.source_type, so.reliability,
        so.notes, so.created_at, so.updated_at, (SELECT count(*) FROM {transfer}) AS total,
-       t.date_end
+       t.date_end,
+       (SELECT coalesce(json_agg(json_build_object(
+                    'id', pr.id, 'party', json_build_object('id', p.id, 'code', p.code, 'name', p.name),
+                    'role', pr.role) ORDER BY pr.id), '[]')
+        FROM {role} pr JOIN {country} p ON p.id = pr.party_id WHERE pr.transfer_id = t.id) AS roles
 FROM (SELECT * FROM {transfer} ORDER BY date DESC, id DESC LIMIT %s) t
 JOIN {system} s ON s.id = t.system_id
 JOIN {country} d ON d.id = t.donor_id
@@ -74,6 +78,7 @@ def floor_page(page_size: int) -> bytes:
         country=Country._meta.db_table,
         citation=Citation._meta.db_table,
         source=Source._meta.db_table,
+        role=PartyRole._meta.db_table,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [page_size])
@@ -100,6 +105,7 @@ def floor_page(page_size: int) -> bytes:
                 "date_precision": row[5],
                 "date_end": row[46],
                 "date_display": format_date(row[4], row[5]),
+                "roles": row[47],
                 "notes": row[9],
                 "external_id": row[10],
                 "unsourced": True,
@@ -234,13 +240,28 @@ class Command(BaseCommand):
             ),
             batch_size=2000,
         )
+        # a third party arranged one transfer in ten (the "via" of issue 17)
+        PartyRole.objects.bulk_create(
+            (
+                PartyRole(
+                    transfer=t,
+                    party_id=rng.choice(
+                        [p for p in parties[:8] if p not in (t.donor_id, t.recipient_id)]
+                    ),
+                    role="arranger",
+                )
+                for t in transfers[::10]
+            ),
+            batch_size=2000,
+        )
         with connection.cursor() as cursor:
             # Statistics, as autovacuum keeps them on a real database (the rows are not
             # committed, so it never sees them); the planner sees the table's real size.
-            for model in (Transfer, Citation, Source, WeaponSystem, Country):
+            for model in (Transfer, Citation, PartyRole, Source, WeaponSystem, Country):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         self.stdout.write(
-            f"Built {count} transfers, {count * per} citations, {len(sources)} sources on "
+            f"Built {count} transfers, {count * per} citations, {len(sources)} sources, "
+            f"{len(transfers[::10])} party roles on "
             f"{connection.vendor} in {time.perf_counter() - started:.1f} s."
         )
 
