@@ -15,10 +15,9 @@ from urllib.parse import urlencode
 import orjson
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_safe
 
+from core.history import known_at_parse
 from core.spreadsheets import formula_safe
 from explorer import selectors
 from explorer.access import explorer_view
@@ -50,24 +49,17 @@ def _check_params(request, allowed: set[str]) -> str:
 KNOWN_AT_TABLES = {"estimates", "received", "losses", "deliveries", "rows"}
 
 
-def known_at_param(request) -> tuple[dt.datetime | None, str]:
-    """`?known_at=`: an ISO date-time (with or without a zone: UTC when none) or a date (the
-    end of that day, UTC). Returns the moment, or the refusal naming the value."""
-    raw = request.GET.get("known_at")
+def known_at_param(request, name: str = "known_at") -> tuple[dt.datetime | None, str]:
+    """`?known_at=` (or `since`, `until`): an ISO date-time (with or without a zone: UTC when
+    none) or a date (the end of that day, UTC), read by `core.history.known_at_parse`.
+    Returns the moment, or the refusal naming the parameter and the value."""
+    raw = request.GET.get(name)
     if raw is None:
         return None, ""
     try:
-        day = parse_date(raw) if len(raw) == 10 else None
-        moment = dt.datetime.combine(day, dt.time.max) if day else parse_datetime(raw)
-    except ValueError:
-        moment = None
-    if moment is None:
-        return None, (
-            f"known_at={raw!r} is not a date (2024-03-01) or a date-time (2024-03-01T12:00:00Z)."
-        )
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment, ""
+        return known_at_parse(raw), ""
+    except ValueError as exc:
+        return None, f"{name}={exc}"
 
 
 def _as_known_at(page: dict, raw: str) -> None:
