@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import orjson
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from core.history import known_at_parse
@@ -163,6 +164,27 @@ def party(request, code: str):
     if found.code != code:
         return redirect("explorer:party", found.code)
     return _respond(request, selectors.party_page(found, known_at=known_at))
+
+
+@require_safe
+@explorer_view
+def party_changes(request, code: str):
+    """What changed in what we know about a party between `since` and `until` (default:
+    now), both moments of transaction time."""
+    refusal = _check_params(request, {"since", "until"})
+    since, bad_since = known_at_param(request, "since")
+    until, bad_until = known_at_param(request, "until")
+    if refusal or bad_since or bad_until:
+        return _refusal(refusal or bad_since or bad_until)
+    if since is None:
+        return _refusal("since= is required: the earlier moment, 2024-03-01 or a date-time.")
+    if until is not None and until < since:
+        return _refusal(f"until={request.GET['until']!r} is before since={request.GET['since']!r}.")
+    found = get_object_or_404(Country, code=code.upper())
+    if found.code != code:
+        return redirect(f"{reverse('explorer:party-changes', args=[found.code])}?{_kept(request)}")
+    page = selectors.party_changes_page(found, since, until)
+    return _respond(request, page, "explorer/changes.html")
 
 
 @require_safe
