@@ -960,7 +960,7 @@ def party_changes_page(
                 ),
                 "changed": ", ".join(name.replace("_", " ") for name in changed),
                 "before_url": _known_at_link(explain, since),
-                "after_url": _known_at_link(explain, until or timezone.now()),
+                "after_url": _known_at_link(explain, until),
             }
         )
     records = Table(

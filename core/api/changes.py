@@ -8,8 +8,12 @@ last state for a delete), follow `next` while there is one, and keep the last pa
 and a cursor never skips a change made later with an earlier timestamp in the same second
 (the cursor is the change's (time, model, history id), not the time alone).
 
+`until=` closes the window: with `since`, every change between two moments ("what changed
+in what we know since 1 March").
+
 Which models a reader gets: those whose view permission they hold (all of them for
-anonymous readers when anonymous reads are on), as on `/api/v1/history/`.
+anonymous readers when anonymous reads are on), as on `/api/v1/history/`. Anonymous readers
+get the snapshots without the unpublished fields (`core.api.serializers.UNPUBLISHED_FIELDS`).
 """
 
 from __future__ import annotations
