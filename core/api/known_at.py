@@ -34,7 +34,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
-from core.api.filters import StrictOrderingFilter
+from core.api.filters import StrictOrderingFilter, filter_errors
 from core.history import history_as_of, instance_of, known_at_parse
 
 KNOWN_AT_DESCRIPTION = (
@@ -178,8 +178,6 @@ class KnownAtMixin:
                 self.request.query_params, queryset=rows, request=self.request
             )
             if not filterset.is_valid():
-                from core.api.filters import filter_errors
-
                 raise filter_errors(filterset.errors)
             rows = filterset.qs
         if api_settings.ORDERING_PARAM in self.request.query_params:
@@ -187,6 +185,7 @@ class KnownAtMixin:
         order = list(self.get_queryset().query.order_by) or list(model._meta.ordering)
         if not any(term.lstrip("-") in ("id", "pk") for term in order):
             order.append("id")
+        # a historical row's pk is its history id: the record's own is `id`
         return rows.order_by(
             *[term.replace("pk", "id") if term.lstrip("-") == "pk" else term for term in order]
         )
