@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime as dt
 from collections.abc import Iterator
 
 from django.db import models
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
@@ -101,3 +104,69 @@ def _stamp_history_row(sender, history_instance, **kwargs) -> None:
 
 
 pre_create_historical_record.connect(_stamp_history_row, dispatch_uid="stockpile_history_stamp")
+
+
+# -- as known at a moment (transaction time) ---------------------------------------------------
+
+
+def known_at_parse(raw: str) -> dt.datetime:
+    """A moment as `?known_at=` (and `since`, `until`) take it: an ISO 8601 date-time (UTC when
+    it has no offset) or a date, meaning the end of that day (UTC). ValueError names the
+    value when it is neither. The one reading of a moment the explorer and the API share."""
+    try:
+        day = parse_date(raw) if len(raw) == 10 else None
+        moment = dt.datetime.combine(day, dt.time.max) if day else parse_datetime(raw)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValueError(
+            f"{raw!r} is not a date (2024-03-01) or a date-time (2024-03-01T12:00:00Z)."
+        )
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+def _later(rows: models.QuerySet, until: dt.datetime | None) -> models.QuerySet:
+    """The history rows of the same object that come after the outer row (by time, then
+    history id: two changes in one instant are ordered), up to `until`."""
+    later = rows.model._default_manager.filter(id=models.OuterRef("id")).filter(
+        models.Q(history_date__gt=models.OuterRef("history_date"))
+        | models.Q(
+            history_date=models.OuterRef("history_date"),
+            history_id__gt=models.OuterRef("history_id"),
+        )
+    )
+    return later.filter(history_date__lte=until) if until is not None else later
+
+
+def history_as_of(model: type[models.Model], moment: dt.datetime) -> models.QuerySet:
+    """The historical rows of `model` that stand for its objects as they were at `moment`:
+    each object's last change at or before it, unless that change was its deletion. So an
+    object created later is absent, one deleted later is present, with its fields as then."""
+    rows = model.history.filter(history_date__lte=moment)
+    return rows.filter(~models.Exists(_later(rows, moment))).exclude(history_type="-")
+
+
+def history_last_in(
+    model: type[models.Model], since: dt.datetime, until: dt.datetime
+) -> models.QuerySet:
+    """Each object's last change after `since` and at or before `until` (its deletion
+    included): where the objects changed in that window ended up."""
+    rows = model.history.filter(history_date__gt=since, history_date__lte=until)
+    return rows.filter(~models.Exists(_later(rows, until)))
+
+
+def instance_of(row) -> models.Model:
+    """The model instance a historical row stands for, with the related objects the
+    historical queryset loaded (`select_related`) kept, so that reading them costs nothing."""
+    instance = row.instance
+    for field in instance._meta.concrete_fields:
+        if not field.is_relation:
+            continue
+        historical = row._meta.get_field(field.name)
+        if historical.is_cached(row):
+            related = historical.get_cached_value(row)
+            if related is not None:  # None for an object since deleted: left to load lazily
+                field.set_cached_value(instance, related)
+    return instance

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.db.models import (
     Case,
@@ -344,6 +344,7 @@ def party_page(
     return {
         "title": party.name,
         "party": party,
+        "changes_since": (today - dt.timedelta(days=30)).isoformat(),
         "charts": charts,
         "bars": _donor_bars(by_donor),
         "tables": [
@@ -882,3 +883,159 @@ def explanation_page(
         "bars": None,
         "tables": [rows],
     }
+
+
+# -- what changed in what we know ---------------------------------------------------------
+
+CHANGE_LABELS = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+def _moment_text(moment: dt.datetime | None) -> str:
+    return "now" if moment is None else moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _known_at_link(found: str, moment: dt.datetime | None) -> str:
+    if moment is None:
+        return found
+    glue = "&" if "?" in found else "?"
+    return f"{found}{glue}{urlencode({'known_at': moment.isoformat()})}"
+
+
+def party_changes_page(
+    party: Country,
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    *,
+    today: dt.date | None = None,
+) -> dict:
+    """What changed in what we know about a party between two moments (transaction time):
+    the estimates whose numbers differ as the database knew them at `since` and at `until`
+    (now when None), before → after, each linked to its explanation as known at that
+    moment; and the records naming the party that were created, changed or deleted in
+    between, with their quantity before and after (the history tables)."""
+    from core.history import history_as_of, history_last_in
+    from stock.selectors import estimates_compared
+    from transfers.records import RECORD_TYPES
+
+    today = today or timezone.localdate()
+    compared = estimates_compared(since, until, as_of=today, holder_ids=[party.pk])
+    systems = WeaponSystem.objects.in_bulk(
+        {e.system_id for old, new, _ in compared for e in (old, new) if e is not None}
+    )
+    estimates = Table(
+        "estimates",
+        f"Estimates of {party.name} whose numbers changed between "
+        f"{_moment_text(since)} and {_moment_text(until)}",
+        [
+            Column("system", "System", link="system_url"),
+            Column("scope", "Scope"),
+            Column("before", "On hand before", link="before_url", numeric=True),
+            Column("after", "On hand after", link="after_url", numeric=True),
+            Column("before_low", "Low before", link="before_url", numeric=True),
+            Column("before_high", "High before", link="before_url", numeric=True),
+            Column("after_low", "Low after", link="after_url", numeric=True),
+            Column("after_high", "High after", link="after_url", numeric=True),
+            Column("projected", "Projected, before → after"),
+            Column("changed", "Numbers that changed"),
+        ],
+        empty="No estimate of this party changed between these moments.",
+    )
+    for old, new, changed in compared:
+        either = new or old
+        system = systems[either.system_id]
+        explain = explain_url(party.code, system.pk, either.scope)
+        estimates.rows.append(
+            {
+                "system": system.name,
+                "system_url": url("explorer:system", system.pk),
+                "scope": either.scope,
+                "before": headline_of(old) if old is not None else "no estimate",
+                "after": headline_of(new) if new is not None else "no estimate",
+                "before_low": old.on_hand_low if old is not None else None,
+                "before_high": old.on_hand_high if old is not None else None,
+                "after_low": new.on_hand_low if new is not None else None,
+                "after_high": new.on_hand_high if new is not None else None,
+                "projected": " → ".join(
+                    e.projected.display() if e is not None else "none" for e in (old, new)
+                ),
+                "changed": ", ".join(name.replace("_", " ") for name in changed),
+                "before_url": _known_at_link(explain, since),
+                "after_url": _known_at_link(explain, until),
+            }
+        )
+    records = Table(
+        "records",
+        f"Records naming {party.name} created, changed or deleted between "
+        f"{_moment_text(since)} and {_moment_text(until)}",
+        [
+            Column("record_type", "Record"),
+            Column("change", "Change"),
+            Column("at", "Last changed"),
+            Column("system", "System", link="explain_url"),
+            Column("parties", "Parties"),
+            Column("date", "Date"),
+            Column("quantity_before", "Units before", link="explain_url", numeric=True),
+            Column("quantity_after", "Units after", link="explain_url", numeric=True),
+        ],
+        empty="No record naming this party changed between these moments.",
+    )
+    end = until or timezone.now()
+    found = []
+    for record_type in RECORD_TYPES:
+        model, fields = record_type.model, record_type.parties
+        names = Q()
+        for name in fields:
+            names |= Q(**{f"{name}_id": party.pk})
+        window = model.history.filter(history_date__gt=since, history_date__lte=end)
+        before = {
+            row.id: row
+            for row in history_as_of(model, since).filter(names, id__in=window.values("id"))
+        }
+        after = history_last_in(model, since, end).filter(names | Q(id__in=list(before)))
+        for row in after.select_related("system", *fields):
+            found.append((record_type, before.get(row.id), row))
+    found.sort(key=lambda item: (item[2].history_date, item[2].history_id))
+    for record_type, old, new in found:
+        change = "created" if old is None else CHANGE_LABELS[new.history_type]
+        if old is None and new.history_type == "-":
+            change = "created and deleted"
+        moves_stock = record_type.moves_stock
+        parties = [getattr(new, name) for name in record_type.parties]
+        records.rows.append(
+            {
+                "record_type": model_label(record_type.model),
+                "change": change,
+                "at": _moment_text(new.history_date),
+                "system": new.system.name if new.system_id else "",
+                "parties": " → ".join(p.name for p in parties if p is not None),
+                "date": new.instance.date_display,
+                "quantity_before": _quantity_of(old) if moves_stock else None,
+                "quantity_after": ("deleted" if new.history_type == "-" else _quantity_of(new))
+                if moves_stock
+                else None,
+                "explain_url": _known_at_link(explain_url(party.code, new.system_id), until)
+                if moves_stock and new.system_id
+                else "",
+            }
+        )
+    return {
+        "title": f"{party.name}: what changed in what we know",
+        "party": party,
+        "since": since,
+        "until": until,
+        "since_text": _moment_text(since),
+        "until_text": _moment_text(until),
+        "charts": [],
+        "bars": None,
+        "tables": [estimates, records],
+    }
+
+
+def model_label(model) -> str:
+    return str(model._meta.verbose_name)
+
+
+def _quantity_of(row) -> str | None:
+    from core.quantities import format_range
+
+    return None if row is None else format_range(row.quantity_low, row.quantity_high)

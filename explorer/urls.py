@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("search/", views.search, name="search"),
     path("parties/<str:code>/", views.party, name="party"),
+    path("parties/<str:code>/changes/", views.party_changes, name="party-changes"),
     path("systems/<int:pk>/", views.system, name="system"),
     path("systems/<str:name>/", views.system_by_name, name="system-by-name"),
     path("flows/<str:donor>/<str:recipient>/", views.flow, name="flow"),

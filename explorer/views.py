@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 import orjson
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from core.history import known_at_parse
 from core.spreadsheets import formula_safe
 from explorer import selectors
 from explorer.access import explorer_view
@@ -50,24 +50,17 @@ def _check_params(request, allowed: set[str]) -> str:
 KNOWN_AT_TABLES = {"estimates", "received", "losses", "deliveries", "rows"}
 
 
-def known_at_param(request) -> tuple[dt.datetime | None, str]:
-    """`?known_at=`: an ISO date-time (with or without a zone: UTC when none) or a date (the
-    end of that day, UTC). Returns the moment, or the refusal naming the value."""
-    raw = request.GET.get("known_at")
+def known_at_param(request, name: str = "known_at") -> tuple[dt.datetime | None, str]:
+    """`?known_at=` (or `since`, `until`): an ISO date-time (with or without a zone: UTC when
+    none) or a date (the end of that day, UTC), read by `core.history.known_at_parse`.
+    Returns the moment, or the refusal naming the parameter and the value."""
+    raw = request.GET.get(name)
     if raw is None:
         return None, ""
     try:
-        day = parse_date(raw) if len(raw) == 10 else None
-        moment = dt.datetime.combine(day, dt.time.max) if day else parse_datetime(raw)
-    except ValueError:
-        moment = None
-    if moment is None:
-        return None, (
-            f"known_at={raw!r} is not a date (2024-03-01) or a date-time (2024-03-01T12:00:00Z)."
-        )
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment, ""
+        return known_at_parse(raw), ""
+    except ValueError as exc:
+        return None, f"{name}={exc}"
 
 
 def _as_known_at(page: dict, raw: str) -> None:
@@ -171,6 +164,27 @@ def party(request, code: str):
     if found.code != code:
         return redirect("explorer:party", found.code)
     return _respond(request, selectors.party_page(found, known_at=known_at))
+
+
+@require_safe
+@explorer_view
+def party_changes(request, code: str):
+    """What changed in what we know about a party between `since` and `until` (default:
+    now), both moments of transaction time."""
+    refusal = _check_params(request, {"since", "until"})
+    since, bad_since = known_at_param(request, "since")
+    until, bad_until = known_at_param(request, "until")
+    if refusal or bad_since or bad_until:
+        return _refusal(refusal or bad_since or bad_until)
+    if since is None:
+        return _refusal("since= is required: the earlier moment, 2024-03-01 or a date-time.")
+    if until is not None and until < since:
+        return _refusal(f"until={request.GET['until']!r} is before since={request.GET['since']!r}.")
+    found = get_object_or_404(Country, code=code.upper())
+    if found.code != code:
+        return redirect(f"{reverse('explorer:party-changes', args=[found.code])}?{_kept(request)}")
+    page = selectors.party_changes_page(found, since, until)
+    return _respond(request, page, "explorer/changes.html")
 
 
 @require_safe

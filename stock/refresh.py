@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import BooleanField
@@ -349,6 +350,9 @@ def estimates_select(
 def _normalize(row: dict) -> dict:
     for key in ("has_baseline", "inconsistent"):
         row[key] = bool(row[key])
+    for key, value in row.items():
+        if isinstance(value, Decimal):  # PostgreSQL's SUM of integers (family sums)
+            row[key] = int(value)
     if isinstance(row.get("baseline_date"), str):
         row["baseline_date"] = dt.date.fromisoformat(row["baseline_date"])
     return row

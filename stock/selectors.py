@@ -53,6 +53,56 @@ def estimates_as_of(
     ]
 
 
+#: What "the numbers of an estimate" are when two moments are compared.
+ESTIMATE_NUMBERS = (
+    "has_baseline",
+    "baseline_low",
+    "baseline_high",
+    *(
+        f"{name}_{bound}"
+        for name in ("received", "sent", "expended", "on_hand", "incoming", "outgoing", "projected")
+        for bound in ("low", "high")
+    ),
+    "inconsistent",
+    "conflict",
+)
+
+
+def estimates_compared(
+    since, until, *, as_of, holder_ids=None, system_ids=None, scopes=("system", "family")
+) -> list[tuple]:
+    """The estimates whose numbers differ between what the database knew at `since` and at
+    `until` (transaction time; both as of the date `as_of`): (before, after, changed field
+    names) for each holder × system × scope, `before` or `after` None where there was no
+    estimate at that moment; ordered by holder, scope and system. `until` None: now (the
+    ledger's counted rows as they are)."""
+    found = []
+    for scope in scopes:
+        before = {
+            (e.holder_id, e.system_id): e
+            for e in estimates_as_of(
+                as_of, holder_ids=holder_ids, system_ids=system_ids, scope=scope, known_at=since
+            )
+        }
+        after = {
+            (e.holder_id, e.system_id): e
+            for e in estimates_as_of(
+                as_of, holder_ids=holder_ids, system_ids=system_ids, scope=scope, known_at=until
+            )
+        }
+        for key in sorted(before.keys() | after.keys()):
+            old, new = before.get(key), after.get(key)
+            changed = [
+                name
+                for name in ESTIMATE_NUMBERS
+                if old is None or new is None or getattr(old, name) != getattr(new, name)
+            ]
+            if changed:
+                found.append((key, scope, old, new, changed))
+    found.sort(key=lambda item: (item[0][0], item[1], item[0][1]))
+    return [(old, new, changed) for _key, _scope, old, new, changed in found]
+
+
 def conflicts_as_of(as_of, *, holder_ids=None, lineage=None) -> set[tuple[int, int]]:
     """The holder × system pairs (× family, with `lineage`: (ancestor, descendant) pairs)
     where a movement in conflict posts a counted row that may have happened by `as_of`:

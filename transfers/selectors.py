@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sub
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
+from core.history import history_as_of, instance_of
 from transfers.choices import PledgeStatus
 from transfers.models import (
     MOVEMENT_FIELDS,
@@ -123,25 +124,31 @@ def _lineages(system_ids) -> dict[int, list[int]]:
     return lineages
 
 
-def policies_bearing_on(pledges) -> dict[int, list[Policy]]:
+def policies_bearing_on(pledges, *, known_at=None) -> dict[int, list[Policy]]:
     """The policies that bear on each pledge, by pledge id: stated about its system (or,
     when they cover variants, about a family it belongs to) and about its recipient or
     any recipient; oldest first. Whoever the donor is: "the US will not send more ATACMS
     of its own" bears on an ATACMS pledge from an undisclosed donor. A fixed number of
-    queries for any number of pledges."""
+    queries for any number of pledges. `known_at`: the policies as they were at that moment
+    (their history; the pledges are then the caller's, as of the same moment)."""
     pledges = list(pledges)
     if not pledges:
         return {}
     lineages = _lineages({p.system_id for p in pledges})
     systems = {s for chain in lineages.values() for s in chain}
     recipients = {p.recipient_id for p in pledges}
+    if known_at is None:
+        policies = Policy.objects.prefetch_related("citations__source")
+    else:
+        policies = history_as_of(Policy, known_at)
     candidates = list(
-        Policy.objects.filter(system_id__in=systems)
+        policies.filter(system_id__in=systems)
         .filter(Q(recipient__isnull=True) | Q(recipient_id__in=recipients))
         .select_related("party", "recipient", "system")
-        .prefetch_related("citations__source")
         .order_by("date", "id")
     )
+    if known_at is not None:
+        candidates = [instance_of(row) for row in candidates]
     found: dict[int, list[Policy]] = {}
     for pledge in pledges:
         chain = lineages[pledge.system_id]

@@ -8,8 +8,12 @@ last state for a delete), follow `next` while there is one, and keep the last pa
 and a cursor never skips a change made later with an earlier timestamp in the same second
 (the cursor is the change's (time, model, history id), not the time alone).
 
+`until=` closes the window: with `since`, every change between two moments ("what changed
+in what we know since 1 March").
+
 Which models a reader gets: those whose view permission they hold (all of them for
-anonymous readers when anonymous reads are on), as on `/api/v1/history/`.
+anonymous readers when anonymous reads are on), as on `/api/v1/history/`. Anonymous readers
+get the snapshots without the unpublished fields (`core.api.serializers.UNPUBLISHED_FIELDS`).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from rest_framework.response import Response
 
 from core.api.history import HISTORY_MODELS
 from core.api.permissions import anonymous_read_allowed
-from core.api.serializers import CHANGES
+from core.api.serializers import CHANGES, snapshot_of
 from core.api.viewsets import ApiMixin
 
 DEFAULT_PAGE_SIZE = 100
@@ -66,15 +70,33 @@ def _cursor_decode(token: str) -> tuple[dt.datetime, str, int]:
 
 class ChangesQuery(forms.Form):
     since = forms.DateTimeField(required=False)
+    until = forms.DateTimeField(required=False)
     cursor = forms.CharField(required=False, max_length=200)
     model = forms.CharField(required=False, max_length=500)
     page_size = forms.IntegerField(required=False, min_value=1)
 
     def clean_since(self):
-        since = self.cleaned_data["since"]
-        if since is not None and timezone.is_naive(since):
-            since = timezone.make_aware(since, dt.UTC)
-        return since
+        return self._moment("since")
+
+    def clean_until(self):
+        until = self._moment("until")
+        since = self.cleaned_data.get("since")
+        if until is not None and since is not None and until < since:
+            raise forms.ValidationError(
+                f"until ({until.isoformat()}) is before since ({since.isoformat()})."
+            )
+        return until
+
+    def _moment(self, name: str):
+        """A date-time (UTC when it has no offset), or a date: for `since` its first instant,
+        for `until` its end (UTC)."""
+        moment = self.cleaned_data[name]
+        raw = (self.data.get(name) or "").strip()
+        if moment is not None and name == "until" and len(raw) == 10:
+            moment = dt.datetime.combine(moment.date(), dt.time.max)
+        if moment is not None and timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, dt.UTC)
+        return moment
 
     def clean_cursor(self):
         token = self.cleaned_data["cursor"].strip()
@@ -115,9 +137,11 @@ def readable_models(request) -> dict[str, type[models.Model]]:
     }
 
 
-def _after(name: str, since: dt.datetime | None, cursor) -> Q:
+def _after(name: str, since: dt.datetime | None, cursor, until=None) -> Q:
     """The rows of model `name` that come after the cursor (or at or after `since`) in the
-    feed's order: (history_date, model name, history_id)."""
+    feed's order: (history_date, model name, history_id), and not after `until`."""
+    if until is not None:
+        return _after(name, since, cursor) & Q(history_date__lte=until)
     if cursor is not None:
         at, model, history_id = cursor
         if name > model:
@@ -129,13 +153,18 @@ def _after(name: str, since: dt.datetime | None, cursor) -> Q:
 
 
 def change_page(
-    chosen: dict[str, type[models.Model]], *, since=None, cursor=None, size=DEFAULT_PAGE_SIZE
+    chosen: dict[str, type[models.Model]],
+    *,
+    since=None,
+    cursor=None,
+    size=DEFAULT_PAGE_SIZE,
+    until=None,
 ) -> tuple[list, bool]:
     """The next `size` changes of the models `chosen`, oldest first, as historical rows,
     and whether more follow. One query finds the page's keys (a UNION over the history
     tables); one more per model present on the page reads its rows."""
     parts = [
-        model.history.filter(_after(name, since, cursor))
+        model.history.filter(_after(name, since, cursor, until))
         .order_by()
         .annotate(feed_model=Value(name, output_field=models.CharField()))
         .values_list("history_date", "feed_model", "history_id")
@@ -174,10 +203,7 @@ def change_item(request, name: str, row) -> dict:
         "history_id": row.history_id,
         "door": row.door,
         "url": None if change == "deleted" else _detail_url(request, name, row.id),
-        "snapshot": {
-            field.attname: getattr(row, field.attname)
-            for field in row.instance_type._meta.concrete_fields
-        },
+        "snapshot": snapshot_of(row, request),
     }
 
 
@@ -211,6 +237,12 @@ class ChangePageSerializer(serializers.Serializer):
             description="Changes at or after this moment (ISO 8601; UTC if no offset). "
             "Without it and without a cursor: from the beginning.",
         ),
+        OpenApiParameter(
+            "until",
+            OpenApiTypes.DATETIME,
+            description="Changes at or before this moment (a date: the end of that day, UTC): "
+            "with `since`, what changed between two moments.",
+        ),
         OpenApiParameter("cursor", str, description="The cursor of a `next` link."),
         OpenApiParameter(
             "model", str, description="Comma-separated tracked models (transfer,pledge)."
@@ -241,7 +273,11 @@ class ChangesViewSet(ApiMixin, viewsets.GenericViewSet):
                 )
             chosen = {name: chosen[name] for name in params["model"]}
         page, more = change_page(
-            chosen, since=params["since"], cursor=params["cursor"], size=params["page_size"]
+            chosen,
+            since=params["since"],
+            cursor=params["cursor"],
+            size=params["page_size"],
+            until=params["until"],
         )
         results = [change_item(request, name, row) for name, row in page]
         cursor = request.query_params.get("cursor") or None
@@ -253,7 +289,7 @@ class ChangesViewSet(ApiMixin, viewsets.GenericViewSet):
             keep = {
                 key: value
                 for key, value in request.query_params.items()
-                if key in ("model", "page_size", "format")
+                if key in ("model", "page_size", "format", "until")
             }
             keep["cursor"] = cursor
             next_url = request.build_absolute_uri(request.path) + "?" + urlencode(keep)

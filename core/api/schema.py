@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
 from core.api.errors import ErrorSerializer, ValidationErrorSerializer
+from core.api.known_at import KNOWN_AT, KnownAtMixin
 
 ERRORS = {
     "400": "Invalid input: each bad field or query parameter with its messages.",
@@ -52,6 +53,12 @@ class StockpileAutoSchema(AutoSchema):
 
     def get_override_parameters(self):
         parameters = super().get_override_parameters()
+        if (
+            self.method == "GET"
+            and isinstance(self.view, KnownAtMixin)
+            and getattr(self.view, "action", None) in ("list", "retrieve")
+        ):
+            parameters.append(KNOWN_AT)
         if self.method in ("PUT", "PATCH", "DELETE"):
             parameters.append(
                 OpenApiParameter(

@@ -29,6 +29,26 @@ class ServiceModelSerializer(serializers.ModelSerializer):
 
 CHANGES = {"+": "created", "~": "changed", "-": "deleted"}
 
+#: Fields of a record that are not published: its editors' notes and the id it has in an
+#: outside dataset. Anonymous readers (STOCKPILE_API_ANONYMOUS_READ) never see them in a
+#: snapshot, nor who made a change (as on the explorer's pages); readers who log in do.
+UNPUBLISHED_FIELDS = frozenset({"notes", "external_id"})
+
+
+def reader_is_public(request) -> bool:
+    return request is None or not request.user.is_authenticated
+
+
+def snapshot_of(row, request) -> dict:
+    """A historical row's fields as they were, without the unpublished ones for a public
+    (anonymous) reader."""
+    hidden = UNPUBLISHED_FIELDS if reader_is_public(request) else frozenset()
+    return {
+        field.attname: getattr(row, field.attname)
+        for field in row.instance_type._meta.concrete_fields
+        if field.attname not in hidden
+    }
+
 
 class HistoryRowSerializer(serializers.Serializer):
     """One change of one record: when, who, through which door, and the fields as they were
@@ -39,7 +59,9 @@ class HistoryRowSerializer(serializers.Serializer):
     object_id = serializers.IntegerField(source="id")
     history_date = serializers.DateTimeField()
     change = serializers.SerializerMethodField()
-    actor = serializers.CharField(source="actor_name", help_text="Username, frozen as text.")
+    actor = serializers.CharField(
+        source="actor_name", help_text='Username, frozen as text; "" for anonymous readers.'
+    )
     door = serializers.ChoiceField(choices=Door.choices)
     reason = serializers.CharField(source="history_change_reason", allow_null=True)
     snapshot = serializers.SerializerMethodField(help_text="The fields as they were.")
@@ -53,7 +75,10 @@ class HistoryRowSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_snapshot(self, row) -> dict:
-        return {
-            field.attname: getattr(row, field.attname)
-            for field in row.instance_type._meta.concrete_fields
-        }
+        return snapshot_of(row, self.context.get("request"))
+
+    def to_representation(self, row):
+        data = super().to_representation(row)
+        if reader_is_public(self.context.get("request")):
+            data["actor"] = ""  # who edited what is not published
+        return data

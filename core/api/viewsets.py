@@ -41,10 +41,12 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 class ApiMixin:
     #: Query parameters a list accepts besides its filters, ordering, search and pagination.
     extra_query_params: tuple[str, ...] = ()
+    #: The actions that answer a list (paged, CSV offered).
+    list_actions: tuple[str, ...] = LIST_ACTIONS
 
     def allowed_query_params(self) -> set[str]:
         allowed = {api_settings.URL_FORMAT_OVERRIDE}
-        if self.action in LIST_ACTIONS and self.paginator is not None:
+        if self.action in self.list_actions and self.paginator is not None:
             allowed |= {self.paginator.page_query_param, self.paginator.page_size_query_param}
         if self.action == "list":
             filterset_class = getattr(self, "filterset_class", None)
@@ -77,7 +79,7 @@ class ApiMixin:
 
     def perform_content_negotiation(self, request, force=False):
         renderer, media_type = super().perform_content_negotiation(request, force)
-        if renderer.format == "csv" and self.action not in LIST_ACTIONS:
+        if renderer.format == "csv" and self.action not in self.list_actions:
             if force:
                 return JSONRenderer(), JSONRenderer.media_type
             raise NotAcceptable("CSV is available on list endpoints only; this is a detail view.")
@@ -222,4 +224,5 @@ class HistoryMixin:
             type(instance).history.filter(id=instance.pk).order_by("-history_date", "-history_id")
         )
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response(HistoryRowSerializer(page, many=True).data)
+        rows = HistoryRowSerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(rows.data)

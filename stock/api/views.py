@@ -24,7 +24,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, ValidationError
 
 from core.api.filters import StrictBooleanFilter, StrictFilterSet, filter_errors
-from core.api.viewsets import ApiMixin
+from core.api.known_at import KNOWN_AT_DESCRIPTION, known_at_value
+from core.api.viewsets import LIST_ACTIONS, ApiMixin
+from core.history import known_at_parse
 from inventory.api.filters import PartyFilter, SystemFamilyFilter, SystemFilter
 from inventory.api.serializers import CountryRefSerializer, SystemRefSerializer
 from inventory.models import Country, WeaponSystem
@@ -32,7 +34,13 @@ from inventory.selectors import weapon_system_family_ids
 from stock.choices import EstimateScope
 from stock.headline import headline_of
 from stock.models import EstimatePoint, StockEstimate
-from stock.selectors import estimate_explanation, estimate_list, estimate_series, estimates_as_of
+from stock.selectors import (
+    estimate_explanation,
+    estimate_list,
+    estimate_series,
+    estimates_as_of,
+    estimates_compared,
+)
 
 RANGES = ("received", "sent", "expended", "on_hand", "incoming", "outgoing", "projected")
 AS_OF = OpenApiParameter(
@@ -40,6 +48,13 @@ AS_OF = OpenApiParameter(
     OpenApiTypes.DATE,
     description="Compute the estimates from the ledger as of this date (YYYY-MM-DD) instead "
     "of returning the stored current ones. On the list, `holder` or `system` is required.",
+)
+KNOWN_AT = OpenApiParameter(
+    "known_at",
+    OpenApiTypes.DATETIME,
+    description=KNOWN_AT_DESCRIPTION.replace("Records", "Ledger rows")
+    + " The estimates are computed from the ledger rows known then, as of `as_of` (default: "
+    "today); on the list, `holder` or `system` is required.",
 )
 
 
@@ -148,6 +163,36 @@ class EstimateSerializer(serializers.Serializer):
         }
         data["on_hand"]["display"] = headline
         return data
+
+
+class EstimateChangeSerializer(serializers.Serializer):
+    """One estimate as known at two moments (`estimates/changes/`)."""
+
+    holder = CountryRefSerializer()
+    system = SystemRefSerializer()
+    scope = serializers.ChoiceField(choices=EstimateScope.choices)
+    before = EstimateSerializer(allow_null=True, help_text="As known at `since`; null: none.")
+    after = EstimateSerializer(allow_null=True, help_text="As known at `until`; null: none.")
+    changed = serializers.ListField(
+        child=serializers.CharField(), help_text="The numbers that differ (on_hand_low, …)."
+    )
+
+    def to_representation(self, item):
+        before, after, changed = item
+        either = after or before
+        one = EstimateSerializer(context=self.context)
+        shown = {
+            "before": one.to_representation(before) if before is not None else None,
+            "after": one.to_representation(after) if after is not None else None,
+        }
+        named = shown["after"] or shown["before"]
+        return {
+            "holder": named["holder"],
+            "system": named["system"],
+            "scope": either.scope,
+            **shown,
+            "changed": changed,
+        }
 
 
 class ExplanationCitationSerializer(serializers.Serializer):
@@ -301,6 +346,24 @@ class AsOfFilter(django_filters.Filter):
         return qs
 
 
+class MomentField(forms.CharField):
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            return known_at_parse(value.strip())
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class KnownAtFilter(AsOfFilter):
+    """A moment (`core.history.known_at_parse`); validated here, applied by the viewset."""
+
+    field_class = MomentField
+
+
 class EstimateFilterSet(StrictFilterSet):
     holder = PartyFilter(field_name="holder_id", help_text="Party code, alias or id; commas.")
     system = SystemFilter(field_name="system_id", help_text="System name, alias or id; commas.")
@@ -313,10 +376,24 @@ class EstimateFilterSet(StrictFilterSet):
     has_baseline = StrictBooleanFilter(field_name="has_baseline")
     best_grade = django_filters.CharFilter(field_name="best_grade", help_text="e.g. B2")
     as_of = AsOfFilter(help_text=AS_OF.description)
+    known_at = KnownAtFilter(help_text=KNOWN_AT.description)
 
     class Meta:
         model = StockEstimate
         fields: list[str] = []
+
+
+class EstimateChangesFilterSet(EstimateFilterSet):
+    """`estimates/changes/`: the pairs to compare and the two moments."""
+
+    since = KnownAtFilter(help_text="The earlier moment (required): what the database knew then.")
+    until = KnownAtFilter(help_text="The later moment; default: now.")
+
+    class Meta(EstimateFilterSet.Meta):
+        pass
+
+
+CHANGES_FILTERS = ("holder", "system", "system_family", "scope", "as_of", "since", "until")
 
 
 # -- the viewset ------------------------------------------------------------------------------
@@ -332,6 +409,7 @@ class StockEstimateViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["holder__name", "system__name", "on_hand_low", "projected_low", "id"]
     ordering = ["holder__name", "system__name", "scope", "id"]
     search_fields = ["holder__name", "holder__code", "system__name", "system__aliases__alias"]
+    list_actions = (*LIST_ACTIONS, "changes")
 
     def check_permissions(self, request):
         # Derived data has no write method for anyone: say so (405) before asking whether
@@ -345,7 +423,9 @@ class StockEstimateViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         if self.action in ("explanation", "series"):
             allowed |= {self.paginator.page_query_param, self.paginator.page_size_query_param}
         if self.action == "explanation":
-            allowed.add("as_of")
+            allowed |= {"as_of", "known_at"}
+        if self.action == "changes":
+            allowed |= set(CHANGES_FILTERS)
         return allowed
 
     def _as_of(self):
@@ -357,14 +437,9 @@ class StockEstimateViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         except ValueError:
             raise ValidationError({"as_of": [f"{raw!r} is not a date; use YYYY-MM-DD."]}) from None
 
-    def list(self, request, *args, **kwargs):
-        as_of = self._as_of()
-        if as_of is None:
-            return super().list(request, *args, **kwargs)
-        filterset = self.filterset_class(request.query_params, queryset=self.get_queryset())
-        if not filterset.is_valid():
-            raise filter_errors(filterset.errors)
-        data = filterset.form.cleaned_data
+    def _pairs(self, data, parameter: str) -> tuple[list | None, list | None, list[str]]:
+        """The holders, systems and scopes a computed list names (`holder` or `system` is
+        required, so that the answer stays bounded: a refusal names `parameter`)."""
         holders = data.get("holder")
         systems = [s.pk for s in data.get("system") or []] or None
         if data.get("system_family"):
@@ -374,31 +449,105 @@ class StockEstimateViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
             systems = sorted(set(systems or []) | set(family_ids)) if systems else family_ids
         if holders is None and systems is None:
             raise ValidationError(
-                {"as_of": ["With as_of, name a holder or a system (holder=UA, system=ATACMS)."]}
+                {
+                    parameter: [
+                        f"With {parameter}, name a holder or a system (holder=UA, system=ATACMS)."
+                    ]
+                }
             )
         scopes = [data["scope"]] if data.get("scope") else [s.value for s in EstimateScope]
+        return holders, systems, scopes
+
+    def _context_for(self, estimates, as_of) -> dict:
+        return {
+            **self.get_serializer_context(),
+            "as_of": as_of,
+            "holders": Country.objects.in_bulk({e.holder_id for e in estimates}),
+            "systems": WeaponSystem.objects.in_bulk({e.system_id for e in estimates}),
+        }
+
+    def list(self, request, *args, **kwargs):
+        as_of = self._as_of()
+        known_at = known_at_value(request)
+        if as_of is None and known_at is None:
+            return super().list(request, *args, **kwargs)
+        filterset = self.filterset_class(request.query_params, queryset=self.get_queryset())
+        if not filterset.is_valid():
+            raise filter_errors(filterset.errors)
+        data = filterset.form.cleaned_data
+        holders, systems, scopes = self._pairs(data, "as_of" if as_of else "known_at")
+        as_of = as_of or dt.date.today()
         estimates = []
         for scope in scopes:
-            estimates += estimates_as_of(as_of, holder_ids=holders, system_ids=systems, scope=scope)
+            estimates += estimates_as_of(
+                as_of, holder_ids=holders, system_ids=systems, scope=scope, known_at=known_at
+            )
         for flag in ("inconsistent", "has_baseline", "conflict"):
             if data.get(flag) is not None:
                 estimates = [e for e in estimates if getattr(e, flag) == data[flag]]
         if data.get("best_grade"):
             estimates = [e for e in estimates if e.best_grade == data["best_grade"]]
         page = self.paginate_queryset(estimates)
-        context = {
-            **self.get_serializer_context(),
-            "as_of": as_of,
-            "holders": Country.objects.in_bulk({e.holder_id for e in page}),
-            "systems": WeaponSystem.objects.in_bulk({e.system_id for e in page}),
-        }
         return self.get_paginated_response(
-            EstimateSerializer(page, many=True, context=context).data
+            EstimateSerializer(page, many=True, context=self._context_for(page, as_of)).data
+        )
+
+    @extend_schema(
+        summary="What changed in what we know: the estimates whose numbers differ between "
+        "two moments",
+        description="Each holder × system (× family) whose numbers as the database knew them "
+        "at `since` differ from those at `until` (default: now), both computed as of `as_of` "
+        "(default: today): `before` and `after` (null where there was no estimate then) and "
+        "the names of the numbers that `changed`. The records created, changed or deleted "
+        "between the two moments are at /api/v1/changes/?since=…&until=….",
+        filters=False,
+        parameters=[
+            OpenApiParameter(
+                "since", OpenApiTypes.DATETIME, required=True, description=KNOWN_AT_DESCRIPTION
+            ),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="Default: now."),
+            AS_OF,
+            OpenApiParameter("holder", str, description="Party code, alias or id; commas."),
+            OpenApiParameter("system", str, description="System name, alias or id; commas."),
+            OpenApiParameter("system_family", str, description="A system and its variants."),
+            OpenApiParameter("scope", str, enum=EstimateScope.values),
+        ],
+        responses=EstimateChangeSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], url_path="changes", filterset_class=None)
+    def changes(self, request, *args, **kwargs):
+        filterset = EstimateChangesFilterSet(request.query_params, queryset=self.get_queryset())
+        if not filterset.is_valid():
+            raise filter_errors(filterset.errors)
+        data = filterset.form.cleaned_data
+        if data.get("since") is None:
+            raise ValidationError(
+                {"since": ["Give the earlier moment: since=2024-03-01 (or a date-time)."]}
+            )
+        until = data.get("until")
+        if until is not None and until < data["since"]:
+            raise ValidationError(
+                {
+                    "until": [
+                        f"until ({until.isoformat()}) is before since ({data['since'].isoformat()})."
+                    ]
+                }
+            )
+        holders, systems, scopes = self._pairs(data, "since")
+        as_of = data.get("as_of") or dt.date.today()
+        found = estimates_compared(
+            data["since"], until, as_of=as_of, holder_ids=holders, system_ids=systems, scopes=scopes
+        )
+        page = self.paginate_queryset(found)
+        estimates = [e for old, new, _ in page for e in (old, new) if e is not None]
+        context = self._context_for(estimates, as_of)
+        return self.get_paginated_response(
+            EstimateChangeSerializer(page, many=True, context=context).data
         )
 
     @extend_schema(
         summary="Why this number: the ledger rows, records and citations behind an estimate",
-        parameters=[AS_OF],
+        parameters=[AS_OF, KNOWN_AT],
         filters=False,
         responses=ExplanationRowSerializer(many=True),
     )
@@ -410,6 +559,7 @@ class StockEstimateViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
             system_id=estimate.system_id,
             scope=estimate.scope,
             as_of=self._as_of(),
+            known_at=known_at_value(request),
         )
         page = self.paginate_queryset(items)
         data = ExplanationRowSerializer(page, many=True, context={"request": request}).data

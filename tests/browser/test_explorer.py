@@ -41,6 +41,7 @@ def test_every_explorer_page_loads_clean_fits_390_px_and_its_charts_match_its_ta
         "/explore/flows/GB/UA/",
         f"/explore/sources/{world['source'].pk}/",
         f"/explore/explain/UA/{world['family'].pk}/?scope=family",
+        "/explore/parties/UA/changes/?since=2000-01-01",
     ]
     links: set[str] = set()
     charts_seen = 0
@@ -130,3 +131,69 @@ def test_known_at_shows_the_number_before_a_correction(page, live_site, settings
     assert (
         page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 20 on hand, 20 in, no count"
     )
+
+
+def test_the_changes_page_shows_the_number_before_and_after_a_correction(page, live_site, settings):
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from stock.refresh import estimates_refresh_all
+    from tests.factories import TransferFactory, WeaponSystemFactory, state
+    from transfers.services import record_save
+
+    settings.STOCKPILE_PUBLIC = True
+    cache.clear()
+    system = WeaponSystemFactory(name="Gepard")
+    sent = TransferFactory(
+        donor=state("DE"), recipient=state("UA"), system=system, quantity_low=10, quantity_high=10
+    )
+    estimates_refresh_all()
+    before = timezone.now()
+    sent.quantity_low = sent.quantity_high = 20
+    sent.quantity_text = "20"
+    record_save(record=sent)
+    estimates_refresh_all()
+
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_viewport_size({"width": 390, "height": 844})
+    since = before.isoformat().replace("+", "%2B")
+    response = page.goto(f"{live_site.url}/explore/parties/UA/changes/?since={since}")
+    assert response.status == 200
+    row = page.locator("table[data-table=estimates] tbody tr").first
+    assert row.locator("td[data-key=system]").inner_text().strip() == "Gepard"
+    assert row.locator("td[data-key=before]").inner_text().strip() == (
+        "≥ 10 on hand, 10 in, no count"
+    )
+    assert row.locator("td[data-key=after]").inner_text().strip() == (
+        "≥ 20 on hand, 20 in, no count"
+    )
+    records = page.locator("table[data-table=records] tbody tr").first
+    assert records.locator("td[data-key=change]").inner_text().strip() == "changed"
+    assert records.locator("td[data-key=quantity_before]").inner_text().strip() == "10"
+    assert records.locator("td[data-key=quantity_after]").inner_text().strip() == "20"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "explorer-changes")
+    # the number before links to the explanation as known then: it shows the old number
+    row.locator("td[data-key=before] a").click()
+    page.wait_for_url("**/explore/explain/UA/**")
+    assert (
+        page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 10 on hand, 10 in, no count"
+    )
+    page.go_back()
+    row.locator("td[data-key=after] a").click()
+    page.wait_for_url("**/explore/explain/UA/**")
+    assert (
+        page.locator("dd[data-key=on_hand]").inner_text().strip() == "≥ 20 on hand, 20 in, no count"
+    )
+    # the form moves the window: until before the correction, nothing had changed yet
+    page.goto(f"{live_site.url}/explore/parties/UA/changes/?since={since}")
+    page.fill("#until", before.isoformat())
+    page.click("form.moments button[type=submit]")
+    page.wait_for_load_state()
+    assert (
+        "No estimate of this party changed"
+        in page.locator("table[data-table=estimates]").inner_text()
+    )
+    assert not errors, errors

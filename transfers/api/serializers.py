@@ -389,7 +389,8 @@ class PledgeSerializer(RecordSerializer):
         view = self.context.get("view")
         if view is not None and getattr(view, "action", None) == "list":
             return None  # the list fills the page's policies at once (PledgeViewSet.list)
-        found = policies_bearing_on([pledge]).get(pledge.pk, [])
+        found = policies_bearing_on([pledge], known_at=self.context.get("known_at"))
+        found = found.get(pledge.pk, [])
         return PolicyBriefSerializer(found, many=True).data
 
     class Meta(RecordSerializer.Meta):

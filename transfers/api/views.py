@@ -3,7 +3,11 @@ filterset, and the service that deletes."""
 
 from __future__ import annotations
 
+from django.db.models import Count
+
+from core.api.known_at import KnownAtList, KnownAtMixin
 from core.api.viewsets import HistoryMixin, ServiceViewSet
+from core.history import history_as_of
 from transfers.api import filters, serializers
 from transfers.models import Authorization, Citation, Expenditure, Holding, Pledge, Policy, Transfer
 from transfers.selectors import (
@@ -31,9 +35,22 @@ RECORD_SEARCH = [
     "citations__source__title",
 ]
 RECORD_ORDERING = ["date", "quantity_low", "quantity_high", "created_at", "updated_at", "id"]
+# ?known_at= (core.api.known_at): the citations as they were then, with their sources as then
+CITATIONS_AS_OF = KnownAtList("citations", as_of=("source",))
+ROLES_AS_OF = KnownAtList("roles", related=("party",))
 
 
-class RecordViewSet(HistoryMixin, ServiceViewSet):
+class CitedAsOf(KnownAtMixin):
+    """`?known_at=`: the record and its citations (with their sources) as they were then."""
+
+    known_at_lists = (CITATIONS_AS_OF,)
+
+    def known_at_annotate(self, instances, moment):
+        for instance in instances:
+            instance.is_sourced = bool(instance._prefetched_objects_cache["citations"])
+
+
+class RecordViewSet(CitedAsOf, HistoryMixin, ServiceViewSet):
     ordering_fields = RECORD_ORDERING
 
     def delete_service(self, instance, *, actor):
@@ -68,15 +85,21 @@ class PledgeViewSet(RecordViewSet):
     serializer_class = serializers.PledgeSerializer
     filterset_class = filters.PledgeFilterSet
     search_fields = [*RECORD_SEARCH, "donor__name", "recipient__name"]
+    known_at_lists = (CITATIONS_AS_OF, ROLES_AS_OF)
 
     def list(self, request, *args, **kwargs):
-        """The page, then the policies bearing on its pledges, in a fixed number of queries."""
+        """The page, then the policies bearing on its pledges, in a fixed number of queries
+        (with `known_at`: the pledges and the policies as they were then)."""
         response = super().list(request, *args, **kwargs)
         rows = response.data.get("results", response.data) if response.data else []
-        pledges = Pledge.objects.filter(pk__in=[row["id"] for row in rows]).only(
-            "pk", "system_id", "recipient_id"
-        )
-        found = policies_bearing_on(pledges)
+        moment = self.known_at()
+        if moment is not None:
+            pledges = self.known_at_page
+        else:
+            pledges = Pledge.objects.filter(pk__in=[row["id"] for row in rows]).only(
+                "pk", "system_id", "recipient_id"
+            )
+        found = policies_bearing_on(pledges, known_at=moment)
         for row in rows:
             row["policies"] = serializers.PolicyBriefSerializer(
                 found.get(row["id"], []), many=True
@@ -89,6 +112,7 @@ class TransferViewSet(RecordViewSet):
     serializer_class = serializers.TransferSerializer
     filterset_class = filters.TransferFilterSet
     search_fields = [*RECORD_SEARCH, "donor__name", "recipient__name"]
+    known_at_lists = (CITATIONS_AS_OF, ROLES_AS_OF)
 
 
 class ExpenditureViewSet(RecordViewSet):
@@ -122,7 +146,7 @@ class PolicyViewSet(RecordViewSet):
         return response  # a policy moves no stock: it has no reports to match
 
 
-class PartyRoleViewSet(HistoryMixin, ServiceViewSet):
+class PartyRoleViewSet(CitedAsOf, HistoryMixin, ServiceViewSet):
     queryset = role_list()
     serializer_class = serializers.PartyRoleSerializer
     filterset_class = filters.PartyRoleFilterSet
@@ -133,7 +157,7 @@ class PartyRoleViewSet(HistoryMixin, ServiceViewSet):
         party_role_delete(role=instance, actor=actor)
 
 
-class SystemFactViewSet(HistoryMixin, ServiceViewSet):
+class SystemFactViewSet(CitedAsOf, HistoryMixin, ServiceViewSet):
     queryset = fact_list()
     serializer_class = serializers.SystemFactSerializer
     filterset_class = filters.SystemFactFilterSet
@@ -144,7 +168,7 @@ class SystemFactViewSet(HistoryMixin, ServiceViewSet):
         system_fact_delete(fact=instance, actor=actor)
 
 
-class SourceViewSet(HistoryMixin, ServiceViewSet):
+class SourceViewSet(KnownAtMixin, HistoryMixin, ServiceViewSet):
     queryset = source_list().order_by("-published_on", "-published_at", "title", "id")
     serializer_class = serializers.SourceSerializer
     filterset_class = filters.SourceFilterSet
@@ -162,9 +186,22 @@ class SourceViewSet(HistoryMixin, ServiceViewSet):
     def delete_service(self, instance, *, actor):
         source_delete(source=instance, actor=actor)
 
+    def known_at_annotate(self, instances, moment):
+        """`citation_count`: the citations that cited the source then."""
+        counts = dict(
+            history_as_of(Citation, moment)
+            .filter(source_id__in=[s.pk for s in instances])
+            .order_by()
+            .values_list("source_id")
+            .annotate(n=Count("id"))
+        )
+        for source in instances:
+            source.citation_count = counts.get(source.pk, 0)
 
-class CitationViewSet(HistoryMixin, ServiceViewSet):
+
+class CitationViewSet(KnownAtMixin, HistoryMixin, ServiceViewSet):
     queryset = Citation.objects.select_related("source")
+    known_at_as_of = ("source",)
     serializer_class = serializers.CitationDetailSerializer
     filterset_class = filters.CitationFilterSet
     search_fields = ["excerpt", "locator", "source__title"]
