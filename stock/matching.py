@@ -654,6 +654,9 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
                     else:
                         decisions[(row.flow_a, row.flow_b)] = row
                         decision_blocks.add(block_of(row))
+        decided_pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for pair in decisions:
+            decided_pairs[pair[0]].append(pair)
         blocks_list = (
             selected
             if selected is not None
@@ -689,9 +692,10 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
                         family_id=report.family_id,
                     )
                 flows[key].reports.append(report)
-            statuses = {
-                pair: d.status
-                for pair, d in decisions.items()
+            statuses = {  # the decided pairs of these flows (looked up by flow, not scanned)
+                pair: decisions[pair].status
+                for key in flows
+                for pair in decided_pairs.get(key, ())
                 if pair[0] in flows and pair[1] in flows
             }
             edges: list[Edge] = []
