@@ -414,9 +414,7 @@ def candidates_sql(where: str) -> str:
         SELECT a.kind, a.donor, a.holder, a.family, a.dataset AS set_a, a.sys AS sys_a,
                b.dataset AS set_b, b.sys AS sys_b,
                CASE WHEN a.sys = b.sys THEN 1.0
-                    WHEN EXISTS (SELECT 1 FROM lineage g
-                                 WHERE (g.sys = a.sys AND g.anc = b.sys)
-                                    OR (g.sys = b.sys AND g.anc = a.sys)) THEN 0.65
+                    WHEN up.sys IS NOT NULL OR down.sys IS NOT NULL THEN 0.65
                     ELSE 0.0 END
              * CASE WHEN a.open_ = 1 OR b.open_ = 1 THEN 0.95 ELSE 1.0 END
              * CASE WHEN a.lo <= b.lo THEN
@@ -429,13 +427,16 @@ def candidates_sql(where: str) -> str:
         FROM flows a JOIN flows b
           ON b.kind = a.kind AND b.donor = a.donor AND b.holder = a.holder
          AND b.family = a.family AND a.dataset < b.dataset
+        -- one a variant of the other (a system's ancestors are distinct: no row doubles)
+        LEFT JOIN lineage up ON up.sys = a.sys AND up.anc = b.sys
+        LEFT JOIN lineage down ON down.sys = b.sys AND down.anc = a.sys
         WHERE a.open_ = 1 OR b.open_ = 1 OR (a.ws <= b.we AND b.ws <= a.we)
     )
     SELECT kind, donor, holder, family, set_a, sys_a, set_b, sys_b, score,
            CASE WHEN score >= {AUTO_THRESHOLD} THEN 'auto'
                 WHEN score >= {REVIEW_THRESHOLD} THEN 'review' ELSE 'none' END AS verdict
     FROM (SELECT kind, donor, holder, family, set_a, sys_a, set_b, sys_b,
-                 ROUND(CAST(raw AS NUMERIC), 4) AS score
+                 CAST(ROUND(CAST(raw AS NUMERIC), 4) AS DOUBLE PRECISION) AS score
           FROM pairs WHERE raw > 0) scored
     """
 
@@ -511,7 +512,7 @@ def candidate_pairs(blocks: list[Block] | None) -> list[tuple[Block, str, str, f
                         flow_key(set_b, kind, donor, holder, sys_b),
                     )
                 )
-                found.append((block, key_a, key_b, float(score), verdict))
+                found.append((block, key_a, key_b, score, verdict))
     return found
 
 
