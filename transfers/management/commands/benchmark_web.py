@@ -33,8 +33,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from core.api.tokens import api_token_create
 from transfers.management.commands.benchmark_api import Command as ApiBenchmark
 
 URL = "/api/v1/transfers/?page_size=100"
@@ -158,10 +158,10 @@ class Command(BaseCommand):
         ApiBenchmark(stdout=self.stdout, stderr=self.stderr).build(options["transfers"], 2)
         user = get_user_model().objects.create_user("benchmark-viewer")
         user.groups.add(Group.objects.get(name="viewer"))
-        token = Token.objects.create(user=user)
+        _, token = api_token_create(user=user)  # a hashed, expiring token (issue 14)
         connection.close()
         headers = {
-            "Authorization": f"Token {token.key}",
+            "Authorization": f"Token {token}",
             "Accept-Encoding": "gzip",
             "X-Forwarded-Proto": "https",  # as the reverse proxy in front says
             "Host": "127.0.0.1",
