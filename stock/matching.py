@@ -15,8 +15,10 @@
    candidates) × date (both dated 1, one undated 0.95) × quantity (ranges overlap 1,
    disjoint 0.6 + 0.4 × the ratio of the nearer bounds). At or above `AUTO_THRESHOLD` a pair
    is accepted automatically; between `REVIEW_THRESHOLD` and it, it waits for review
-   (`MatchDecision`, status pending). Editors confirm (merged whatever its score) or reject
-   (never proposed again) through `stock.services`.
+   (`MatchDecision`, status pending). The candidates' statement computes the score and
+   this verdict (`pair_score` is the same rule in Python, for the likely matches at entry).
+   Editors confirm (merged whatever its score) or reject (never proposed again) through
+   `stock.services`.
 5. **Movements**: accepted pairs are merged greedily (confirmed first, then by score, then
    by key — so the result depends on the set of reports and decisions, never on the order
    they arrived), and only while every pair of flows in a movement stays compatible: one
@@ -166,10 +168,9 @@ class ReportRow:
 
     @classmethod
     def new(cls, origin: Origin, fields: dict) -> ReportRow:
-        row = cls(
+        return cls(
             (None, *origin, *(fields[name] for name in REPORT_FIELDS), None, None, "", "", None, "")
         )
-        return row
 
     @property
     def pk(self) -> int | None:

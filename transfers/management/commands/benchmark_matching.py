@@ -299,12 +299,6 @@ class Command(BaseCommand):
                 "reliability": "B",
             },
         )
-        _unused = dict(  # noqa: F841
-            url="https://bench.example.org/news",
-            url_canonical="https://bench.example.org/news",
-            title="Bench news",
-            reliability="B",
-        )
         totals, matches = [], []
         samples = list(
             MovementReport.objects.filter(kind="transfer")
