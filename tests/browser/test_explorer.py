@@ -94,7 +94,9 @@ def test_a_screen_reader_finds_the_chart_titles_and_table_captions(page, live_si
     assert page.locator("html").get_attribute("lang") == "en"
 
 
-def test_known_at_shows_the_number_before_a_correction(page, live_site, settings):
+def _gepard_corrected_from_10_to_20(settings):
+    """Germany sends Ukraine 10 Gepards, then the record is corrected to 20 (estimates
+    refreshed after each); returns the system and a moment between the two."""
     from django.core.cache import cache
     from django.utils import timezone
 
@@ -114,6 +116,11 @@ def test_known_at_shows_the_number_before_a_correction(page, live_site, settings
     sent.quantity_text = "20"
     record_save(record=sent)
     estimates_refresh_all()
+    return system, before
+
+
+def test_known_at_shows_the_number_before_a_correction(page, live_site, settings):
+    system, before = _gepard_corrected_from_10_to_20(settings)
 
     page.set_viewport_size({"width": 390, "height": 844})
     url = f"{live_site.url}/explore/explain/UA/{system.pk}/"
@@ -134,25 +141,7 @@ def test_known_at_shows_the_number_before_a_correction(page, live_site, settings
 
 
 def test_the_changes_page_shows_the_number_before_and_after_a_correction(page, live_site, settings):
-    from django.core.cache import cache
-    from django.utils import timezone
-
-    from stock.refresh import estimates_refresh_all
-    from tests.factories import TransferFactory, WeaponSystemFactory, state
-    from transfers.services import record_save
-
-    settings.STOCKPILE_PUBLIC = True
-    cache.clear()
-    system = WeaponSystemFactory(name="Gepard")
-    sent = TransferFactory(
-        donor=state("DE"), recipient=state("UA"), system=system, quantity_low=10, quantity_high=10
-    )
-    estimates_refresh_all()
-    before = timezone.now()
-    sent.quantity_low = sent.quantity_high = 20
-    sent.quantity_text = "20"
-    record_save(record=sent)
-    estimates_refresh_all()
+    system, before = _gepard_corrected_from_10_to_20(settings)
 
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
