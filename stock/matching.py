@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -390,17 +391,25 @@ def candidates_sql(where: str) -> str:
     """Pairs of flows (dataset, kind, donor, holder, system) of different datasets in one
     block with overlapping date windows, scored: one self-join of the flows on the blocking
     key, with the same score as `pair_score` (system × date × quantity, rounded to four
-    places) computed in the statement. The systems' lineage (each variant and its ancestors)
-    is one recursive walk of the catalogue's variants; siblings (neither an ancestor of the
-    other) are no candidates."""
+    places) computed in the statement.
+
+    The variants: each system of a family tree gets its path from the root ("/12/40/"), one
+    recursive walk down the catalogue's variants; a system is the other's variant when its
+    path starts with the other's. Siblings (neither's path a prefix of the other's) are no
+    candidates, so they are left out in the join, before any score is computed. Each flow's
+    key (`flow_key`) is built once per flow, not per pair. Engine-neutral SQL (PostgreSQL
+    and SQLite)."""
+    # PostgreSQL compares text by the database's collation; SQLite by bytes already
+    binary = 'COLLATE "C"' if connection.vendor == "postgresql" else ""
     return f"""
-    WITH RECURSIVE lineage (sys, anc) AS (
-        SELECT id, parent_id FROM {SYSTEM} WHERE parent_id IS NOT NULL
+    WITH RECURSIVE lineage (sys, path) AS (
+        SELECT id, '/' || CAST(id AS TEXT) || '/' FROM {SYSTEM}
+        WHERE parent_id IS NULL AND id IN (SELECT parent_id FROM {SYSTEM})
         UNION ALL
-        SELECT l.sys, w.parent_id FROM lineage l JOIN {SYSTEM} w ON w.id = l.anc
-        WHERE w.parent_id IS NOT NULL
+        SELECT w.id, l.path || CAST(w.id AS TEXT) || '/'
+        FROM lineage l JOIN {SYSTEM} w ON w.parent_id = l.sys
     ),
-    flows AS (
+    grouped AS (
         SELECT dataset, kind, COALESCE(donor_id, 0) AS donor, holder_id AS holder,
                family_id AS family, system_id AS sys,
                MAX(CASE WHEN window_start IS NULL THEN 1 ELSE 0 END) AS open_,
@@ -411,35 +420,74 @@ def candidates_sql(where: str) -> str:
         WHERE {where}
         GROUP BY dataset, kind, COALESCE(donor_id, 0), holder_id, family_id, system_id
     ),
+    flows AS (
+        SELECT g.*, l.path,
+               g.dataset || '|' || g.kind || '|'
+               || CASE WHEN g.donor = 0 THEN '' ELSE CAST(g.donor AS TEXT) END || '|'
+               || CAST(g.holder AS TEXT) || '|' || CAST(g.sys AS TEXT) AS fkey
+        FROM grouped g LEFT JOIN lineage l ON l.sys = g.sys
+    ),
     pairs AS (
-        SELECT a.kind, a.donor, a.holder, a.family, a.dataset AS set_a, a.sys AS sys_a,
-               b.dataset AS set_b, b.sys AS sys_b,
-               CASE WHEN a.sys = b.sys THEN 1.0
-                    WHEN up.sys IS NOT NULL OR down.sys IS NOT NULL THEN 0.65
-                    ELSE 0.0 END
-             * CASE WHEN a.open_ = 1 OR b.open_ = 1 THEN 0.95 ELSE 1.0 END
-             * CASE WHEN a.lo <= b.lo THEN
-                        CASE WHEN a.hi IS NULL OR a.hi >= b.lo THEN 1.0
-                             ELSE 0.6 + 0.4 * a.hi / b.lo END
-                    ELSE
-                        CASE WHEN b.hi IS NULL OR b.hi >= a.lo THEN 1.0
-                             ELSE 0.6 + 0.4 * b.hi / a.lo END
-               END AS raw
+        SELECT a.kind, a.donor, a.holder, a.family, a.fkey AS key_a, b.fkey AS key_b,
+               -- system × date, in hundredths each: 1 or 0.65 (a variant), 1 or 0.95 (open)
+               CASE WHEN a.sys = b.sys THEN 100 ELSE 65 END
+             * CASE WHEN a.open_ = 1 OR b.open_ = 1 THEN 95 ELSE 100 END AS sd,
+               -- quantity: 1 when the ranges overlap (NULL here), else 0.6 + 0.4 × the ratio
+               -- of the nearer bounds, in exact decimals
+               CASE WHEN a.lo <= b.lo AND a.hi < b.lo THEN 0.6 + 0.4 * a.hi / b.lo
+                    WHEN b.lo < a.lo AND b.hi < a.lo THEN 0.6 + 0.4 * b.hi / a.lo
+               END AS q
         FROM flows a JOIN flows b
-          ON b.kind = a.kind AND b.donor = a.donor AND b.holder = a.holder
-         AND b.family = a.family AND a.dataset < b.dataset
-        -- one a variant of the other (a system's ancestors are distinct: no row doubles)
-        LEFT JOIN lineage up ON up.sys = a.sys AND up.anc = b.sys
-        LEFT JOIN lineage down ON down.sys = b.sys AND down.anc = a.sys
-        WHERE a.open_ = 1 OR b.open_ = 1 OR (a.ws <= b.we AND b.ws <= a.we)
+          ON b.holder = a.holder AND b.family = a.family AND b.donor = a.donor
+         AND b.kind = a.kind AND a.dataset < b.dataset
+        WHERE (a.open_ = 1 OR b.open_ = 1 OR (a.ws <= b.we AND b.ws <= a.we))
+          -- the same system, or one a variant of the other (siblings are no candidates)
+          AND (a.sys = b.sys OR b.path LIKE a.path || '%%' OR a.path LIKE b.path || '%%')
     )
-    SELECT kind, donor, holder, family, set_a, sys_a, set_b, sys_b, score,
+    SELECT kind, donor, holder, family, key_a, key_b, score,
            CASE WHEN score >= {AUTO_THRESHOLD} THEN 'auto'
                 WHEN score >= {REVIEW_THRESHOLD} THEN 'review' ELSE 'none' END AS verdict
-    FROM (SELECT kind, donor, holder, family, set_a, sys_a, set_b, sys_b,
-                 CAST(ROUND(CAST(raw AS NUMERIC), 4) AS DOUBLE PRECISION) AS score
-          FROM pairs WHERE raw > 0) scored
+    FROM (
+        -- the two keys in Python's order of strings (code points: the bytes of UTF-8),
+        -- whatever the database's collation
+        SELECT kind, donor, holder, family,
+               CASE WHEN key_a {binary} < key_b {binary} THEN key_a ELSE key_b END AS key_a,
+               CASE WHEN key_a {binary} < key_b {binary} THEN key_b ELSE key_a END AS key_b,
+               CASE WHEN q IS NULL THEN sd / 10000.0
+                    ELSE CAST(ROUND(CAST(sd * q AS NUMERIC) / 10000, 4) AS DOUBLE PRECISION)
+               END AS score
+        FROM pairs
+    ) scored
     """
+
+
+# The candidates' statement on PostgreSQL: its estimates of the grouped flows are rough (a
+# CTE joined to a recursive one), so with the defaults it sorts both sides of the self-join
+# and spills them to disk where hashing in memory is cheaper, or JIT-compiles for longer
+# than it runs. Set around the statement only (`_statement_settings`).
+CANDIDATES_SETTINGS = {"work_mem": "64MB", "jit": "off", "enable_mergejoin": "off"}
+
+
+@contextmanager
+def _statement_settings(cursor, settings: dict[str, str]) -> Iterator[None]:
+    """PostgreSQL settings for the statements inside, restored after (other engines: none)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    names = list(settings)
+    cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+    before = dict(zip(names, cursor.fetchone(), strict=True))
+    cursor.execute(
+        "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
+        [value for name in names for value in (name, settings[name])],
+    )
+    try:
+        yield
+    finally:
+        cursor.execute(
+            "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
+            [value for name in names for value in (name, before[name])],
+        )
 
 
 SMALL_BLOCKS = 100
@@ -494,26 +542,23 @@ def blocks_q(blocks: list[Block]) -> Q:
     return query
 
 
-def candidate_pairs(blocks: list[Block] | None) -> list[tuple[Block, str, str, float, str]]:
-    """The candidate pairs of flows in these blocks (None: all), scored, as (block, flow
-    key, flow key, score, verdict: "auto", "review" or "none")."""
-    found = []
-    with connection.cursor() as cursor:
+Candidate = tuple[str, int, int, int, str, str, float, str]
+
+
+def candidate_pairs(blocks: list[Block] | None) -> list[Candidate]:
+    """The candidate pairs of flows in these blocks (None: all), scored and decided, as the
+    statement returns them: (kind, donor, holder, family — the block —, flow key, flow key
+    in Python's order, score, verdict: "auto", "review" or "none")."""
+    found: list[Candidate] = []
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        _statement_settings(cursor, CANDIDATES_SETTINGS),
+    ):
         for chunk in _chunks(blocks):
             where, params = _blocks_where(chunk)
             cursor.execute(candidates_sql(where), params)
-            for row in cursor.fetchall():
-                kind, donor, holder, family, set_a, sys_a, set_b, sys_b, score, verdict = row
-                block = (kind, donor, holder, family)
-                # a pair is stored in the keys' order (Python's, whatever the database's
-                # collation orders the dataset names by: "sipri-classic|…" < "sipri|…")
-                key_a, key_b = sorted(
-                    (
-                        flow_key(set_a, kind, donor, holder, sys_a),
-                        flow_key(set_b, kind, donor, holder, sys_b),
-                    )
-                )
-                found.append((block, key_a, key_b, score, verdict))
+            found += cursor.fetchall()
     return found
 
 
@@ -666,8 +711,8 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
         )
         names = _names(reports_by_block)
         candidates: dict[Block, list[tuple[str, str, float, str]]] = defaultdict(list)
-        for block, a, b, score, verdict in candidate_pairs(selected):
-            candidates[block].append((a, b, score, verdict))
+        for kind, donor, holder, family, a, b, score, verdict in candidate_pairs(selected):
+            candidates[(kind, donor, holder, family)].append((a, b, score, verdict))
 
         posts: dict[Origin, list[EntrySpec]] = {}
         link_updates: list[ReportRow] = []

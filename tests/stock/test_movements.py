@@ -334,7 +334,7 @@ def test_the_scores_the_database_computes_are_the_documented_scores():
     from django.db import connection
 
     from stock.matching import Tree, candidate_pairs, pair_score
-    from stock.movements import Flow
+    from stock.movements import Flow, windows_overlap
 
     _all_three()
     family = WeaponSystemFactory()
@@ -355,7 +355,7 @@ def test_the_scores_the_database_computes_are_the_documented_scores():
         )  # fmt: skip
         flow.reports.append(report)
     pairs = candidate_pairs(None)
-    scores = {(a, b): score for _, a, b, score, _ in pairs}
+    scores = {(a, b): score for *_, a, b, score, _ in pairs}
     expected = {(a, b): pair_score(flows[a], flows[b], tree) for (a, b) in scores}
     if connection.vendor == "postgresql":  # exact decimals on both sides
         assert scores == expected
@@ -364,11 +364,33 @@ def test_the_scores_the_database_computes_are_the_documented_scores():
     # the shapes drawn: the same system agreeing, a variant, undated and disjoint ones
     assert 1.0 in scores.values()
     assert any(0.4 <= s < 0.7 for s in scores.values())  # the variant pairs, for review
-    verdicts = {(a, b): verdict for _, a, b, _, verdict in pairs}
+    verdicts = {(a, b): verdict for *_, a, b, _, verdict in pairs}
     assert all(
         verdicts[p] == ("auto" if s >= 0.7 else "review" if s >= 0.4 else "none")
         for p, s in scores.items()
     )
+    # every pair the rules make a candidate is found and no other, once, in the keys' order
+    # of Python's strings, with its block
+    wanted = {
+        (a, b)
+        for a in flows
+        for b in flows
+        if a < b
+        and flows[a].dataset != flows[b].dataset
+        and flows[a].kind == flows[b].kind
+        and flows[a].donor_id == flows[b].donor_id
+        and flows[a].holder_id == flows[b].holder_id
+        and tree.related(flows[a].system_id, flows[b].system_id) > 0
+        and windows_overlap(flows[a].window, flows[b].window)
+    }
+    assert len(pairs) == len(scores) and set(scores) == wanted and len(wanted) >= 6
+    for kind, donor, holder, family, a, *_ in pairs:
+        assert (kind, donor or None, holder, family) == (
+            flows[a].kind,
+            flows[a].donor_id,
+            flows[a].holder_id,
+            flows[a].family_id,
+        )
 
 
 def test_matching_everything_again_writes_nothing():

@@ -210,7 +210,7 @@ class Command(BaseCommand):
             floor.append(_timed(lambda: run_sql(floor_sql)))
             matching.append(_timed(lambda: candidate_pairs(None)))
         pairs = candidate_pairs(None)
-        verdicts = {v: sum(1 for p in pairs if p[4] == v) for v in ("auto", "review", "none")}
+        verdicts = {v: sum(1 for p in pairs if p[-1] == v) for v in ("auto", "review", "none")}
         self.stdout.write(
             f"  floor pairs: {run_sql(floor_sql):,}; candidate pairs: {len(pairs):,} "
             f"({verdicts['auto']:,} accepted, {verdicts['review']:,} for review, "
