@@ -35,10 +35,17 @@ from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAl
 from inventory.search import parties_ranked, systems_ranked
 from inventory.selectors import weapon_system_family_ids
 from stock.choices import EstimateScope, LedgerKind
-from stock.estimates import Range, range_minus
+from stock.estimates import Range, range_minus, range_sum
 from stock.headline import headline_of
-from stock.models import COUNTED, LedgerEntry, Movement, StockEstimate, counted_known_at
-from stock.movements import MOVEMENT_ORIGIN
+from stock.models import (
+    COUNTED,
+    LedgerEntry,
+    Movement,
+    MovementReport,
+    StockEstimate,
+    counted_known_at,
+)
+from stock.movements import MOVEMENT_ORIGIN, reconcile
 from stock.selectors import estimate_series
 from transfers.chains import roles_phrase
 from transfers.choices import HoldingKind
@@ -374,8 +381,17 @@ def _donor_bars(table: Table) -> dict:
     }
 
 
+PLEDGE_ORIGIN = "transfers.pledge"
+
+
 def pledges_table(pledges, subject: str, today: dt.date) -> Table:
-    """Pledges with what was delivered against them, what is outstanding and for how long."""
+    """Pledges with what was delivered against them, what is outstanding and for how long:
+    one row per pledge *movement* — the pledge records that the matching merged into one
+    movement (several datasets reporting the same pledge, docs/reconciliation.md) are one
+    row, their numbers reconciled as the movement's are (each dataset's records add up,
+    then the datasets' statements are intersected, or covered and marked when they
+    disagree); a pledge in no movement is a row of its own (docs/explorer.md)."""
+    report = MovementReport.objects.filter(origin_model=PLEDGE_ORIGIN, origin_id=OuterRef("pk"))
     rows = (
         pledges.select_related("donor", "recipient", "system")
         .prefetch_related(Prefetch("roles", queryset=PartyRole.objects.select_related("party")))
@@ -383,12 +399,15 @@ def pledges_table(pledges, subject: str, today: dt.date) -> Table:
             delivered_lo=Coalesce(Sum("deliveries__quantity_low"), 0),
             delivered_hi=Sum("deliveries__quantity_high"),
             delivered_unbounded=Count("deliveries", filter=Q(deliveries__quantity_high=None)),
+            movement_id=Subquery(report.values("movement_id")[:1]),
+            dataset=Subquery(report.values("dataset")[:1]),
         )
         .order_by("-date", "-id")
     )
     table = Table(
         "pledges",
-        f"Pledges to {subject}: pledged, delivered, outstanding",
+        f"Pledges to {subject}: pledged, delivered, outstanding (a pledge that several "
+        f"datasets report counts once)",
         [
             Column("donor", "Donor", link="flow_url"),
             Column("system", "System", link="system_url"),
@@ -398,45 +417,90 @@ def pledges_table(pledges, subject: str, today: dt.date) -> Table:
             Column("delivered", "Delivered", link="explain_url", numeric=True),
             Column("outstanding", "Outstanding", link="explain_url", numeric=True),
             Column("days_outstanding", "Days outstanding", numeric=True),
+            Column("reports", "Reports", numeric=True),
+            Column("flags", "Marks"),
             Column("parties", "Other parties"),
             Column("policies", "Policies bearing on it"),
         ],
     )
     rows = list(rows)
     policies = policies_bearing_on(rows)
-    for pledge in rows:
+    groups: dict[object, list] = {}
+    for pledge in rows:  # newest first; a movement's row stands where its newest report is
+        key = ("movement", pledge.movement_id) if pledge.movement_id else ("pledge", pledge.pk)
+        groups.setdefault(key, []).append(pledge)
+    for members in groups.values():
+        table.rows.append(_pledge_row(members, policies, today))
+    return table
+
+
+def _pledge_row(members: list, policies: dict, today: dt.date) -> dict:
+    """One row of the pledges table: one pledge record, or the records of one movement."""
+    numbers: dict[str, list[Range]] = {"pledged": [], "delivered": [], "outstanding": []}
+    by_dataset: dict[str, dict[str, list[Range]]] = {}
+    for pledge in members:
         pledged = Range(pledge.quantity_low or 0, pledge.quantity_high)
         delivered = Range(
             pledge.delivered_lo, None if pledge.delivered_unbounded else (pledge.delivered_hi or 0)
         )
         is_open = pledge.status in OPEN_PLEDGE_STATUSES
         outstanding = range_minus(pledged, delivered)[0] if is_open else Range(0, 0)
-        days = (today - pledge.date).days if is_open and pledge.date else None
-        table.rows.append(
-            {
-                "donor": pledge.donor_display,
-                "flow_url": url("explorer:flow", pledge.donor.code, pledge.recipient.code)
-                if pledge.donor_id
-                else "",
-                "system": pledge.system.name,
-                "system_url": url("explorer:system", pledge.system_id),
-                "date": pledge.date_display,
-                "status": pledge.get_status_display(),
-                "pledged": pledged.display(),
-                "delivered": delivered.display(),
-                "outstanding": outstanding.display(),
-                "days_outstanding": days,
-                # issue 17: who arranged, financed or consented ("via United States"), and
-                # the stated policies about such transfers ("will not transfer ATACMS")
-                "parties": roles_phrase(pledge.roles.all()),
-                "policies": "; ".join(
-                    f"{policy} ({policy.date_display})" if policy.date else str(policy)
-                    for policy in policies.get(pledge.pk, [])
-                ),
-                "explain_url": explain_url(pledge.recipient.code, pledge.system_id),
-            }
+        mine = by_dataset.setdefault(
+            pledge.dataset or f"pledge:{pledge.pk}",
+            {"pledged": [], "delivered": [], "outstanding": []},
         )
-    return table
+        for name, value in (
+            ("pledged", pledged),
+            ("delivered", delivered),
+            ("outstanding", outstanding),
+        ):
+            mine[name].append(value)
+    conflict = False
+    for name in numbers:
+        totals = [range_sum(statement[name]) for statement in by_dataset.values()]
+        numbers[name], disagree = reconcile(totals)
+        conflict = conflict or (disagree and len(totals) > 1)
+    newest = members[0]
+    dated = [p for p in members if p.date is not None]
+    first = min(dated, key=lambda p: p.date) if dated else newest  # the earliest announced
+    open_dates = [
+        p.date for p in members if p.status in OPEN_PLEDGE_STATUSES and p.date is not None
+    ]
+    flags = []
+    if conflict:
+        flags.append("conflicting reports")
+    if len(by_dataset) > 1:
+        flags.append(f"reported by {len(by_dataset)} datasets, counted once")
+    return {
+        "donor": newest.donor_display,
+        "flow_url": url("explorer:flow", newest.donor.code, newest.recipient.code)
+        if newest.donor_id
+        else "",
+        "system": newest.system.name,
+        "system_url": url("explorer:system", newest.system_id),
+        "date": first.date_display,
+        "status": "; ".join(dict.fromkeys(p.get_status_display() for p in members)),
+        "pledged": numbers["pledged"].display(),
+        "delivered": numbers["delivered"].display(),
+        "outstanding": numbers["outstanding"].display(),
+        "days_outstanding": (today - min(open_dates)).days if open_dates else None,
+        "reports": len(members),
+        "flags": ", ".join(flags),
+        "conflict": conflict,
+        # issue 17: who arranged, financed or consented ("via United States"), and
+        # the stated policies about such transfers ("will not transfer ATACMS")
+        "parties": "; ".join(
+            dict.fromkeys(phrase for p in members if (phrase := roles_phrase(p.roles.all())))
+        ),
+        "policies": "; ".join(
+            dict.fromkeys(
+                f"{policy} ({policy.date_display})" if policy.date else str(policy)
+                for p in members
+                for policy in policies.get(p.pk, [])
+            )
+        ),
+        "explain_url": explain_url(newest.recipient.code, newest.system_id),
+    }
 
 
 def losses_table(party: Country, known_at: dt.datetime | None = None) -> Table:
