@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
+from html import escape as _escape
 from urllib.parse import quote, urlencode
 
 from django.db.models import (
@@ -28,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, ExtractYear
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias, normalize_alias
@@ -84,41 +85,34 @@ class Table:
     rows: list[dict] = field(default_factory=list)
     empty: str = "Nothing recorded."
 
-    def cells(self) -> list[list[dict]]:
-        """The rows as the page prints them: each cell's text, link and marks."""
-        return [
-            [
-                {
-                    "value": "–" if row.get(c.key) is None and c.numeric else row.get(c.key, ""),
-                    "url": row.get(c.link, "") if c.link else "",
-                    "numeric": c.numeric,
-                    "key": c.key,
-                    "marked": c.numeric and (row.get("unsourced") or row.get("conflict")),
-                }
-                for c in self.columns
-            ]
-            for row in self.rows
-        ]
-
     def body_html(self) -> str:
         """The table's rows as HTML (escaped text, links only to this site's pages), built
-        here rather than in a template loop: a page prints thousands of cells."""
+        here in one pass rather than in a template loop: a page prints thousands of cells.
+        A numeric cell of a row resting on an unsourced record or on conflicting reports is
+        marked; an empty numeric cell reads "–"."""
         if not self.rows:
             return format_html('<tr><td colspan="{}">{}</td></tr>', len(self.columns), self.empty)
+        columns = [(c.key, c.link, c.numeric, f'<td data-key="{c.key}"') for c in self.columns]
         out = []
-        for row in self.cells():
-            out.append("<tr>")
-            for cell in row:
-                classes = (
-                    ' class="num marked"'
-                    if cell["marked"]
-                    else (' class="num"' if cell["numeric"] else "")
-                )
-                text = escape(cell["value"])
-                if cell["url"]:
-                    text = f'<a href="{escape(cell["url"])}">{text}</a>'
-                out.append(f'<td data-key="{cell["key"]}"{classes}>{text}</td>')
-            out.append("</tr>")
+        for row in self.rows:
+            marked = row.get("unsourced") or row.get("conflict")
+            cells = ["<tr>"]
+            for key, link, numeric, opening in columns:
+                value = row.get(key)
+                text = ("–" if numeric else "") if value is None else _escape(str(value))
+                found = row.get(link) if link else None
+                if found:
+                    text = f'<a href="{_escape(found)}">{text}</a>'
+                if numeric:
+                    cells.append(
+                        f'{opening} class="num marked">{text}</td>'
+                        if marked
+                        else f'{opening} class="num">{text}</td>'
+                    )
+                else:
+                    cells.append(f"{opening}>{text}</td>")
+            cells.append("</tr>")
+            out.append("".join(cells))
         return mark_safe("".join(out))  # every value above is escaped
 
     def export_rows(self) -> list[dict]:
@@ -127,18 +121,27 @@ class Table:
 
 
 @functools.cache
-def _url_pattern(name: str, arity: int) -> str:
-    # digits: a placeholder that every converter (str, int) accepts
-    return reverse(name, args=[f"98765432{i}0" for i in range(arity)])
+def _url_parts(name: str, arity: int) -> tuple[str, ...]:
+    """The literal pieces of a page's URL around its arguments (reversed once per name,
+    with digits as placeholders, which every converter accepts)."""
+    pattern = reverse(name, args=[f"98765432{i}0" for i in range(arity)])
+    parts = []
+    for i in range(arity):
+        head, pattern = pattern.split(f"98765432{i}0", 1)
+        parts.append(head)
+    return (*parts, pattern)
 
 
 def url(name: str, *args) -> str:
     """`reverse` for the pages' own URLs, resolved once per name (a page links thousands of
-    rows; each reverse costs as much as printing its row)."""
-    found = _url_pattern(name, len(args))
-    for i, arg in enumerate(args):
-        found = found.replace(f"98765432{i}0", quote(str(arg), safe=""))
-    return found
+    rows; each reverse costs as much as printing its row): the pieces joined with the
+    arguments, quoted (ids as they are)."""
+    parts = _url_parts(name, len(args))
+    found = [parts[0]]
+    for arg, part in zip(args, parts[1:], strict=True):
+        found.append(str(arg) if type(arg) is int else quote(str(arg), safe=""))
+        found.append(part)
+    return "".join(found)
 
 
 def range_text(low, high) -> str:

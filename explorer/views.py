@@ -22,7 +22,7 @@ from core.history import known_at_parse
 from core.spreadsheets import formula_safe
 from explorer import selectors
 from explorer.access import explorer_view
-from explorer.charts import band_svg, bars_svg
+from explorer.charts import band_rows_html, band_svg, bar_rows_html, bars_svg
 from inventory.models import Country, WeaponSystem, WeaponSystemAlias, normalize_alias
 from stock.choices import EstimateScope
 from transfers.models import Source
@@ -116,7 +116,12 @@ def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpR
     if request.GET.get("table"):
         return _refusal("table= goes with format=csv.")
     charts = [
-        {"svg": band_svg(chart, f"chart-{i}"), "chart": chart, "id": f"chart-{i}"}
+        {
+            "svg": band_svg(chart, f"chart-{i}"),
+            "rows": band_rows_html(chart),
+            "chart": chart,
+            "id": f"chart-{i}",
+        }
         for i, chart in enumerate(page.get("charts") or [])
     ]
     bars = page.get("bars")
@@ -124,6 +129,7 @@ def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpR
         **page,
         "band_charts": charts,
         "bar_chart": bars_svg(bars, "bars") if bars and bars["bars"] else "",
+        "bar_rows": bar_rows_html(bars) if bars and bars["bars"] else "",
         "attribution": selectors.ATTRIBUTION,
         "keep": _kept(request),
     }

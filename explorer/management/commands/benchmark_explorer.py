@@ -1,7 +1,7 @@
 """Benchmark of the explorer's pages on PostgreSQL, in a throwaway database.
 
     python manage.py benchmark_explorer [--records 1000000] [--holders 250]
-        [--systems 2000] [--runs 5]
+        [--systems 2000] [--runs 5] [--keep] [--reuse]
 
 Builds the estimate benchmark's synthetic data set (`benchmark_estimates`: transfers and
 expenditures with a citation each and their ledger rows, set-based SQL), refreshes every
@@ -44,6 +44,13 @@ class Command(EstimatesBenchmark):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
+        parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help="measure the data set that a --keep (or --reuse) run left in the benchmark "
+            "database, with the current code (migrated first); build it when it is empty; "
+            "keep it",
+        )
 
     def _run(self, options, bench_name: str) -> None:
         from django.db.models import Count
@@ -52,10 +59,14 @@ class Command(EstimatesBenchmark):
         from stock.refresh import estimates_refresh_all
 
         runs = options["runs"]
-        self._setup_catalogue(options)
-        self.stdout.write(f"Building {options['records']:,} records and their ledger …")
-        took = self._build(options, 1, options["records"])
-        self.stdout.write(f"  built in {took:.1f} s: {LedgerEntry.objects.count():,} ledger rows")
+        if options["reuse"] and LedgerEntry.objects.exists():
+            self.stdout.write(f"Reusing {LedgerEntry.objects.count():,} ledger rows")
+        else:
+            self._setup_catalogue(options)
+            self.stdout.write(f"Building {options['records']:,} records and their ledger …")
+            took = self._build(options, 1, options["records"])
+            count = LedgerEntry.objects.count()
+            self.stdout.write(f"  built in {took:.1f} s: {count:,} ledger rows")
         estimates_refresh_all()
         self.stdout.write(f"  {StockEstimate.objects.count():,} estimates")
         busiest = (
