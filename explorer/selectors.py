@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 from django.db.models import (
     Case,
     Count,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -25,8 +26,9 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models.functions import Coalesce, ExtractYear, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -84,6 +86,11 @@ class Table:
     columns: list[Column]
     rows: list[dict] = field(default_factory=list)
     empty: str = "Nothing recorded."
+    # a paged table (the long ones: a party's estimates, a system's holders) holds one page
+    # of rows: `total` is how many there are in all, `first` the position of rows[0]
+    total: int | None = None
+    first: int = 0
+    pager: dict | None = None  # the links to the other pages (explorer.views)
 
     def body_html(self) -> str:
         """The table's rows as HTML (escaped text, links only to this site's pages), built
@@ -261,6 +268,55 @@ def band_chart(title: str, points: list, explain: str) -> dict:
 # -- party --------------------------------------------------------------------------------
 
 
+PAGE_SIZE = 100  # rows of a long table per page (the downloads carry every row)
+
+
+def _paged(queryset, order: list, page: int | None, *, charted: list | None = None):
+    """One page of a queryset and how many rows it has in all, in one query: each row's
+    position in `order` and the total are window functions, the page is a filter on the
+    position. With `charted` (an order), the first three rows in that order come along
+    too (the party's charts), whatever the page. Returns (the page's rows, the charted
+    rows, the total). `page` None: every row."""
+    position = Window(RowNumber(), order_by=order)
+    windows = {"position": position, "rows_total": Window(Count("pk"))}
+    if charted is not None:
+        windows["prominence"] = Window(RowNumber(), order_by=charted)
+    found = queryset.annotate(**windows)
+    if page is not None:
+        start = (page - 1) * PAGE_SIZE
+        kept = Q(position__gt=start, position__lte=start + PAGE_SIZE)
+        if charted is not None:
+            kept |= Q(prominence__lte=3)
+        found = found.filter(kept)
+    found = list(found.order_by(F("position").asc()))
+    rows = [
+        row
+        for row in found
+        if page is None or (page - 1) * PAGE_SIZE < row.position <= page * PAGE_SIZE
+    ]
+    top = sorted(
+        (row for row in found if charted is not None and row.prominence <= 3),
+        key=lambda row: row.prominence,
+    )
+    return rows, top, found[0].rows_total if found else 0
+
+
+def _stored_estimates(party: Country, page: int | None) -> tuple[list, list, int]:
+    """A page of the party's stored estimates (by scope, then system), the three with the
+    most records (charted), and how many there are."""
+    return _paged(
+        StockEstimate.objects.filter(holder=party).select_related("system"),
+        [F("scope").asc(), F("system__name").asc(), F("pk").asc()],
+        page,
+        charted=[
+            F("record_count").desc(),
+            F("system__name").asc(),
+            F("scope").asc(),
+            F("pk").asc(),
+        ],
+    )
+
+
 def estimates_known_at(party: Country, known_at: dt.datetime, today: dt.date) -> list:
     """The party's estimates as of today from the ledger rows the database knew at
     `known_at` (unsaved, with their systems loaded)."""
@@ -279,21 +335,25 @@ def estimates_known_at(party: Country, known_at: dt.datetime, today: dt.date) ->
 
 
 def party_page(
-    party: Country, *, today: dt.date | None = None, known_at: dt.datetime | None = None
+    party: Country,
+    *,
+    today: dt.date | None = None,
+    known_at: dt.datetime | None = None,
+    page: int | None = None,
 ) -> dict:
     """Estimates per system and family; on hand over time (the three best documented);
     received by donor and year; pledges against deliveries; losses; authorizations in
     force. `known_at`: the numbers of stock as the database knew them then (the stored
-    monthly series is today's, so no chart is drawn)."""
+    monthly series is today's, so no chart is drawn). `page`: that page of the
+    estimates (`PAGE_SIZE` rows; None: every row, for the downloads)."""
     today = today or timezone.localdate()
     if known_at is not None:
         estimates = estimates_known_at(party, known_at, today)
+        charted, total = [], len(estimates)
+        if page is not None:
+            estimates = estimates[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     else:
-        estimates = list(
-            StockEstimate.objects.filter(holder=party)
-            .select_related("system")
-            .order_by("scope", "system__name")
-        )
+        estimates, charted, total = _stored_estimates(party, page)
     est_table = Table(
         "estimates",
         f"Estimated holdings of {party.name}, per system and per family",
@@ -304,8 +364,9 @@ def party_page(
         ],
         [_estimate_row(e, party, e.system) for e in estimates],
         empty="No estimate: no counted record names this party as a holder.",
+        total=total,
+        first=0 if page is None else (page - 1) * PAGE_SIZE,
     )
-    charted = sorted(estimates, key=lambda e: (-e.record_count, e.system.name))[:3]
     charts = [
         band_chart(
             f"{e.system.name}{' (family)' if e.scope == EstimateScope.FAMILY else ''} "
@@ -575,24 +636,26 @@ def authorizations_table(party: Country, today: dt.date) -> Table:
 # -- system -------------------------------------------------------------------------------
 
 
-def system_page(system: WeaponSystem) -> dict:
+def system_page(system: WeaponSystem, *, page: int | None = None) -> dict:
     """Who holds it (with its variants), who ordered it, flows from donor to recipient,
-    range and maker."""
+    range and maker. `page`: that page of the holders (None: every row)."""
     members = weapon_system_family_ids(system)
     variants = list(
         WeaponSystem.objects.filter(pk__in=members).exclude(pk=system.pk).order_by("name")
     )
     scope = EstimateScope.FAMILY if variants else EstimateScope.SYSTEM
-    estimates = (
-        StockEstimate.objects.filter(system=system, scope=scope)
-        .select_related("holder")
-        .order_by("-on_hand_low", "holder__name")
+    estimates, _, total = _paged(
+        StockEstimate.objects.filter(system=system, scope=scope).select_related("holder"),
+        [F("on_hand_low").desc(), F("holder__name").asc(), F("pk").asc()],
+        page,
     )
     holders = Table(
         "holders",
         f"Who holds {system.name}{' and its variants' if variants else ''}",
         [Column("holder", "Holder", link="holder_url"), *ESTIMATE_COLUMNS],
         [_estimate_row(e, e.holder, system) for e in estimates],
+        total=total,
+        first=0 if page is None else (page - 1) * PAGE_SIZE,
     )
     orders = Table(
         "orders",

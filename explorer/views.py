@@ -63,6 +63,52 @@ def known_at_param(request, name: str = "known_at") -> tuple[dt.datetime | None,
         return None, f"{name}={exc}"
 
 
+def page_param(request) -> tuple[int | None, str]:
+    """`?page=` of a page with a long table: its number (1 when absent) for the HTML page;
+    None for the downloads, which carry every row. Returns the refusal of a bad value."""
+    raw = request.GET.get("page")
+    if request.GET.get("format", "html") != "html":
+        return None, ""
+    if raw is None:
+        return 1, ""
+    if not raw.isdigit() or int(raw) < 1:
+        return None, f"page={raw!r}: a page number, 1 or more."
+    return int(raw), ""
+
+
+def _pagers(request, page: dict) -> None:
+    """Links to the other pages of each paged table that has more rows than it shows; a
+    page number past the last is a 404."""
+    kept = request.GET.copy()
+    kept.pop("page", None)
+    for table in page["tables"]:
+        if table.total is None:
+            continue
+        if table.first and table.first >= table.total:
+            raise Http404(f"No page {request.GET.get('page')} of this table.")
+        if table.total <= len(table.rows):
+            continue
+        size = selectors.PAGE_SIZE
+        number = table.first // size + 1
+        last = (table.total + size - 1) // size
+
+        def link(n: int, anchor: str = f"#table-{table.name}") -> str:
+            kept["page"] = str(n)
+            return f"?{kept.urlencode()}{anchor}"
+
+        table.pager = {
+            "first_row": table.first + 1,
+            "last_row": table.first + len(table.rows),
+            "total": table.total,
+            "number": number,
+            "last": last,
+            "previous_url": link(number - 1) if number > 1 else "",
+            "next_url": link(number + 1) if number < last else "",
+            "first_url": link(1) if number > 2 else "",
+            "last_url": link(last) if number < last - 1 else "",
+        }
+
+
 def _as_known_at(page: dict, raw: str) -> None:
     """Links from a page as known at a moment stay at that moment; tables built from the
     records (not the ledger) say that they are today's."""
@@ -115,6 +161,7 @@ def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpR
         return response
     if request.GET.get("table"):
         return _refusal("table= goes with format=csv.")
+    _pagers(request, page)
     charts = [
         {
             "svg": band_svg(chart, f"chart-{i}"),
@@ -141,6 +188,7 @@ def _kept(request) -> str:
     kept = request.GET.copy()
     kept.pop("format", None)
     kept.pop("table", None)
+    kept.pop("page", None)  # the downloads carry every row
     return kept.urlencode()
 
 
@@ -162,14 +210,15 @@ def search(request):
 @require_safe
 @explorer_view
 def party(request, code: str):
-    refusal = _check_params(request, {"known_at"})
+    refusal = _check_params(request, {"known_at", "page"})
     known_at, bad = known_at_param(request)
-    if refusal or bad:
-        return _refusal(refusal or bad)
+    number, bad_page = page_param(request)
+    if refusal or bad or bad_page:
+        return _refusal(refusal or bad or bad_page)
     found = get_object_or_404(Country, code=code.upper())
     if found.code != code:
         return redirect("explorer:party", found.code)
-    return _respond(request, selectors.party_page(found, known_at=known_at))
+    return _respond(request, selectors.party_page(found, known_at=known_at, page=number))
 
 
 @require_safe
@@ -196,11 +245,12 @@ def party_changes(request, code: str):
 @require_safe
 @explorer_view
 def system(request, pk: int):
-    refusal = _check_params(request, set())
-    if refusal:
-        return _refusal(refusal)
+    refusal = _check_params(request, {"page"})
+    number, bad_page = page_param(request)
+    if refusal or bad_page:
+        return _refusal(refusal or bad_page)
     found = get_object_or_404(WeaponSystem.objects.select_related("parent", "origin"), pk=pk)
-    return _respond(request, selectors.system_page(found))
+    return _respond(request, selectors.system_page(found, page=number))
 
 
 @require_safe
