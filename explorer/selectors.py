@@ -91,6 +91,7 @@ class Table:
     total: int | None = None
     first: int = 0
     pager: dict | None = None  # the links to the other pages (explorer.views)
+    page_param: str = "page"  # the query parameter naming its page
 
     def body_html(self) -> str:
         """The table's rows as HTML (escaped text, links only to this site's pages), built
@@ -317,21 +318,33 @@ def _stored_estimates(party: Country, page: int | None) -> tuple[list, list, int
     )
 
 
-def estimates_known_at(party: Country, known_at: dt.datetime, today: dt.date) -> list:
+def estimates_known_at(
+    party: Country, known_at: dt.datetime, today: dt.date, page: int | None = None
+) -> tuple[list, int]:
     """The party's estimates as of today from the ledger rows the database knew at
-    `known_at` (unsaved, with their systems loaded)."""
-    from stock.selectors import estimates_as_of
+    `known_at` (unsaved, with their systems' names), by scope then system name: that page
+    of them (None: all) and how many there are. Only the page's rows become instances."""
+    from stock.selectors import estimate_rows_as_of
 
     found = [
-        *estimates_as_of(today, holder_ids=[party.pk], known_at=known_at),
-        *estimates_as_of(
+        *estimate_rows_as_of(today, holder_ids=[party.pk], known_at=known_at),
+        *estimate_rows_as_of(
             today, holder_ids=[party.pk], scope=EstimateScope.FAMILY, known_at=known_at
         ),
     ]
-    systems = WeaponSystem.objects.in_bulk({e.system_id for e in found})
-    for estimate in found:
-        estimate.system = systems[estimate.system_id]
-    return sorted(found, key=lambda e: (e.scope, e.system.name))
+    names = dict(
+        WeaponSystem.objects.filter(pk__in={r["system_id"] for r in found}).values_list(
+            "pk", "name"
+        )
+    )
+    found.sort(key=lambda r: (r["scope"], names[r["system_id"]], r["system_id"]))
+    shown = found if page is None else found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    estimates = []
+    for row in shown:
+        estimate = StockEstimate(computed_at=None, **row)
+        estimate.system = WeaponSystem(pk=row["system_id"], name=names[row["system_id"]])
+        estimates.append(estimate)
+    return estimates, len(found)
 
 
 def party_page(
@@ -348,10 +361,8 @@ def party_page(
     estimates (`PAGE_SIZE` rows; None: every row, for the downloads)."""
     today = today or timezone.localdate()
     if known_at is not None:
-        estimates = estimates_known_at(party, known_at, today)
-        charted, total = [], len(estimates)
-        if page is not None:
-            estimates = estimates[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        estimates, total = estimates_known_at(party, known_at, today, page)
+        charted = []
     else:
         estimates, charted, total = _stored_estimates(party, page)
     est_table = Table(

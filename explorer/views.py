@@ -63,38 +63,63 @@ def known_at_param(request, name: str = "known_at") -> tuple[dt.datetime | None,
         return None, f"{name}={exc}"
 
 
-def page_param(request) -> tuple[int | None, str]:
-    """`?page=` of a page with a long table: its number (1 when absent) for the HTML page;
-    None for the downloads, which carry every row. Returns the refusal of a bad value."""
-    raw = request.GET.get("page")
+def page_param(request, name: str = "page") -> tuple[int | None, str]:
+    """`?page=` (or `?<table>_page=`) of a page with a long table: its number (1 when
+    absent) for the HTML page; None for the downloads, which carry every row. Returns the
+    refusal of a bad value."""
+    raw = request.GET.get(name)
     if request.GET.get("format", "html") != "html":
         return None, ""
     if raw is None:
         return 1, ""
     if not raw.isdigit() or int(raw) < 1:
-        return None, f"page={raw!r}: a page number, 1 or more."
+        return None, f"{name}={raw!r}: a page number, 1 or more."
     return int(raw), ""
+
+
+# Long tables paged here, after they are built (the main table of a page, a party's
+# estimates or a system's holders, is paged in its query by `page`): `<name>_page`.
+SLICED_TABLES = {"party": {"received"}, "system": {"flows"}}
+
+
+def sliced_params(view: str) -> set[str]:
+    return {f"{name}_page" for name in SLICED_TABLES.get(view, ())}
+
+
+def _slice(request, page: dict, view: str) -> str:
+    """Keep one page of each long table that this view pages after building it; returns
+    the refusal of a bad page number."""
+    for table in page["tables"]:
+        if table.name not in SLICED_TABLES.get(view, ()):
+            continue
+        table.page_param = f"{table.name}_page"
+        number, bad = page_param(request, table.page_param)
+        if bad:
+            return bad
+        size = selectors.PAGE_SIZE
+        table.total, table.first = len(table.rows), (number - 1) * size
+        table.rows = table.rows[table.first : table.first + size]
+    return ""
 
 
 def _pagers(request, page: dict) -> None:
     """Links to the other pages of each paged table that has more rows than it shows; a
     page number past the last is a 404."""
-    kept = request.GET.copy()
-    kept.pop("page", None)
     for table in page["tables"]:
         if table.total is None:
             continue
         if table.first and table.first >= table.total:
-            raise Http404(f"No page {request.GET.get('page')} of this table.")
+            raise Http404(f"No page {request.GET.get(table.page_param)} of this table.")
         if table.total <= len(table.rows):
             continue
         size = selectors.PAGE_SIZE
         number = table.first // size + 1
         last = (table.total + size - 1) // size
+        kept = request.GET.copy()
 
-        def link(n: int, anchor: str = f"#table-{table.name}") -> str:
-            kept["page"] = str(n)
-            return f"?{kept.urlencode()}{anchor}"
+        def link(n: int, table=table, kept=kept) -> str:
+            kept[table.page_param] = str(n)
+            return f"?{kept.urlencode()}#table-{table.name}"
 
         table.pager = {
             "first_row": table.first + 1,
@@ -113,17 +138,20 @@ def _as_known_at(page: dict, raw: str) -> None:
     """Links from a page as known at a moment stay at that moment; tables built from the
     records (not the ledger) say that they are today's."""
     page["known_at"] = raw
+    moment = urlencode({"known_at": raw})
     for table in page["tables"]:
         if table.name not in KNOWN_AT_TABLES:
             table.caption += " (the records as they are now)"
         for row in table.rows:
             for key in ("explain_url", "flow_url"):
-                if row.get(key):
-                    glue = "&" if "?" in row[key] else "?"
-                    row[key] = f"{row[key]}{glue}{urlencode({'known_at': raw})}"
+                found = row.get(key)
+                if found:
+                    row[key] = f"{found}{'&' if '?' in found else '?'}{moment}"
 
 
-def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpResponse:
+def _respond(
+    request, page: dict, template: str = "explorer/page.html", *, view: str = ""
+) -> HttpResponse:
     fmt = request.GET.get("format", "html")
     if request.GET.get("known_at"):
         _as_known_at(page, request.GET["known_at"])
@@ -161,6 +189,9 @@ def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpR
         return response
     if request.GET.get("table"):
         return _refusal("table= goes with format=csv.")
+    refusal = _slice(request, page, view)
+    if refusal:
+        return _refusal(refusal)
     _pagers(request, page)
     charts = [
         {
@@ -188,7 +219,8 @@ def _kept(request) -> str:
     kept = request.GET.copy()
     kept.pop("format", None)
     kept.pop("table", None)
-    kept.pop("page", None)  # the downloads carry every row
+    for name in [n for n in kept if n == "page" or n.endswith("_page")]:
+        kept.pop(name)  # the downloads carry every row
     return kept.urlencode()
 
 
@@ -210,7 +242,7 @@ def search(request):
 @require_safe
 @explorer_view
 def party(request, code: str):
-    refusal = _check_params(request, {"known_at", "page"})
+    refusal = _check_params(request, {"known_at", "page", *sliced_params("party")})
     known_at, bad = known_at_param(request)
     number, bad_page = page_param(request)
     if refusal or bad or bad_page:
@@ -218,7 +250,8 @@ def party(request, code: str):
     found = get_object_or_404(Country, code=code.upper())
     if found.code != code:
         return redirect("explorer:party", found.code)
-    return _respond(request, selectors.party_page(found, known_at=known_at, page=number))
+    page = selectors.party_page(found, known_at=known_at, page=number)
+    return _respond(request, page, view="party")
 
 
 @require_safe
@@ -245,12 +278,12 @@ def party_changes(request, code: str):
 @require_safe
 @explorer_view
 def system(request, pk: int):
-    refusal = _check_params(request, {"page"})
+    refusal = _check_params(request, {"page", *sliced_params("system")})
     number, bad_page = page_param(request)
     if refusal or bad_page:
         return _refusal(refusal or bad_page)
     found = get_object_or_404(WeaponSystem.objects.select_related("parent", "origin"), pk=pk)
-    return _respond(request, selectors.system_page(found, page=number))
+    return _respond(request, selectors.system_page(found, page=number), view="system")
 
 
 @require_safe

@@ -22,8 +22,20 @@ def estimates_as_of(
     instances, so they render like the stored ones). Family scope sums each family's
     members' flows, as the stored refresh does (the same SQL). `known_at`: as the database
     knew them at that moment (transaction time; `stock.models.counted_known_at`)."""
-    from stock.choices import EstimateScope
     from stock.models import StockEstimate
+
+    rows = estimate_rows_as_of(
+        as_of, holder_ids=holder_ids, system_ids=system_ids, scope=scope, known_at=known_at
+    )
+    return [StockEstimate(computed_at=None, **row) for row in rows]
+
+
+def estimate_rows_as_of(
+    as_of, *, holder_ids=None, system_ids=None, scope: str = "system", known_at=None
+) -> list[dict]:
+    """`estimates_as_of` as plain rows (the estimate's fields, with `scope` and
+    `conflict`), ordered by holder and system: for a caller that shows only some of many."""
+    from stock.choices import EstimateScope
     from stock.refresh import estimates_select, family_lineage
 
     lineage = []
@@ -42,15 +54,10 @@ def estimates_as_of(
         known_at=known_at,
     )
     conflicted = conflicts_as_of(as_of, holder_ids=holder_ids, lineage=lineage, known_at=known_at)
-    return [
-        StockEstimate(
-            scope=scope,
-            computed_at=None,
-            conflict=(row["holder_id"], row["system_id"]) in conflicted,
-            **row,
-        )
-        for row in sorted(rows, key=lambda r: (r["holder_id"], r["system_id"]))
-    ]
+    for row in rows:
+        row["scope"] = scope
+        row["conflict"] = (row["holder_id"], row["system_id"]) in conflicted
+    return sorted(rows, key=lambda r: (r["holder_id"], r["system_id"]))
 
 
 #: What "the numbers of an estimate" are when two moments are compared.

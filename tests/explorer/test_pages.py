@@ -260,3 +260,24 @@ def test_long_tables_are_paged_and_the_downloads_carry_every_row(viewer_client, 
         pages.append(cells(page, "holders", "holder"))
     every = viewer_client.get(holders, {"format": "json"}).json()["tables"]["holders"]["rows"]
     assert [name for names in pages for name in names] == [row["holder"] for row in every]
+
+
+def test_other_long_tables_have_pages_of_their_own(viewer_client, monkeypatch):
+    from explorer import selectors
+
+    build_world(2)
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 1)
+    url = reverse("explorer:party", args=["UA"])
+    every = viewer_client.get(url, {"format": "json"}).json()["tables"]["received"]["rows"]
+    assert len(every) > 1
+    shown = []
+    for number in range(1, len(every) + 1):
+        html = viewer_client.get(url, {"received_page": str(number)}).content.decode()
+        shown += cells(html, "received", "year")
+        assert f"of {len(every)} (page {number} of {len(every)})" in html
+    assert shown == [str(row["year"]) for row in every]
+    # the bar chart still sums every row, whatever the page
+    bars = html.split('data-chart-table="bars"', 1)[1].split("</table>", 1)[0]
+    assert bars.count("<tr data-label") == len({row["donor"] for row in every})
+    assert viewer_client.get(url, {"received_page": "x"}).status_code == 400
+    assert viewer_client.get(url, {"received_page": "99"}).status_code == 404
