@@ -79,6 +79,13 @@ class LedgerEntry(models.Model):
                 fields=["holder", "system", "is_cancelled", "date"], name="ledger_pair_idx"
             ),
             models.Index(fields=["origin_model", "origin_id"], name="ledger_origin_idx"),
+            # the baselines of some holders (estimates as of a date or as known at a
+            # moment read them apart from the other rows: stock.refresh)
+            models.Index(
+                fields=["holder", "system"],
+                condition=models.Q(kind="baseline"),
+                name="ledger_baseline_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
