@@ -6,7 +6,8 @@
 Builds the estimate benchmark's synthetic data set (`benchmark_estimates`: transfers and
 expenditures with a citation each and their ledger rows, set-based SQL), refreshes every
 estimate, then for the busiest party's page, a family's system page, the busiest flow and
-one "why this number" prints the median of `--runs` runs of:
+one "why this number" (and, for reference, a search that finds nothing: what every page
+costs whatever its data) prints the median of `--runs` runs of:
 
 - the page: GET through Django's test client, the whole stack (middleware, access, the
   view, the template), with the page cache emptied before each run;
@@ -95,6 +96,8 @@ class Command(EstimatesBenchmark):
             "flow": f"/explore/flows/{sender}/{party}/",
             "explain": f"/explore/explain/{party}/{family.system_id}/?scope=family",
             "party known_at": f"/explore/parties/{party}/?known_at=2100-01-01",
+            # the stack's fixed cost: a page whose two queries find nothing
+            "search, no match": "/explore/search/?q=no-such-party-or-system",
         }
         client = Client()
         self.stdout.write(
