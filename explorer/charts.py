@@ -5,7 +5,8 @@ tests, can check the picture against the table. Labels are escaped text, never m
 
 from __future__ import annotations
 
-from django.utils.html import escape
+from html import escape as _escape
+
 from django.utils.safestring import mark_safe
 
 # Drawn for a phone (text stays legible at 360 px wide), scaled up on wider screens.
@@ -13,8 +14,13 @@ WIDTH, HEIGHT = 420, 220
 LEFT, RIGHT, TOP, BOTTOM = 40, 10, 12, 32
 
 
+def escape(value) -> str:
+    """HTML-escaped text (quotes too), as Django's `escape` without its lazy wrapper."""
+    return _escape(str(value))
+
+
 def _attr(value) -> str:
-    return "" if value is None else escape(str(value))
+    return "" if value is None else _escape(str(value))
 
 
 def _nice_max(value: int) -> int:
@@ -140,3 +146,35 @@ def bars_svg(chart: dict, chart_id: str) -> str:
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every piece of data above is escaped
+
+
+def band_rows_html(chart: dict) -> str:
+    """The rows of a band chart's table ("The chart's numbers"): per month its low and
+    high, each linked to the explanation; built here, not in a template loop (a chart has
+    up to 120 months, three charts a page)."""
+    link = _attr(chart["explain_url"])
+    rows = []
+    for point in chart["points"]:
+        label, low, high = _attr(point["label"]), point["low"], point["high"]
+        rows.append(
+            f'<tr data-label="{label}" data-low="{_attr(low)}" data-high="{_attr(high)}">'
+            f'<td>{label}</td><td class="num"><a href="{link}">{_attr(low)}</a></td>'
+            f'<td class="num"><a href="{link}">{"unknown" if high is None else high}</a></td>'
+            "</tr>"
+        )
+    return mark_safe("".join(rows))  # every piece of data above is escaped
+
+
+def bar_rows_html(chart: dict) -> str:
+    """The rows of a bar chart's table: per bar its label (linked when it has a page), low
+    and high."""
+    rows = []
+    for bar in chart["bars"]:
+        label, low, high = _attr(bar["label"]), bar["low"], bar["high"]
+        name = f'<a href="{_attr(bar["url"])}">{label}</a>' if bar.get("url") else label
+        rows.append(
+            f'<tr data-label="{label}" data-low="{_attr(low)}" data-high="{_attr(high)}">'
+            f'<td>{name}</td><td class="num">{_attr(low)}</td>'
+            f'<td class="num">{"unknown" if high is None else high}</td></tr>'
+        )
+    return mark_safe("".join(rows))  # every piece of data above is escaped

@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
+from html import escape as _escape
 from urllib.parse import quote, urlencode
 
 from django.db.models import (
     Case,
     Count,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -24,21 +26,29 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models.functions import Coalesce, ExtractYear, RowNumber
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from inventory.models import Country, CountryAlias, WeaponSystem, WeaponSystemAlias, normalize_alias
 from inventory.search import parties_ranked, systems_ranked
 from inventory.selectors import weapon_system_family_ids
 from stock.choices import EstimateScope, LedgerKind
-from stock.estimates import Range, range_minus
+from stock.estimates import Range, range_minus, range_sum
 from stock.headline import headline_of
-from stock.models import COUNTED, LedgerEntry, Movement, StockEstimate, counted_known_at
-from stock.movements import MOVEMENT_ORIGIN
+from stock.models import (
+    COUNTED,
+    LedgerEntry,
+    Movement,
+    MovementReport,
+    StockEstimate,
+    counted_known_at,
+)
+from stock.movements import MOVEMENT_ORIGIN, reconcile
 from stock.selectors import estimate_series
 from transfers.chains import roles_phrase
 from transfers.choices import HoldingKind
@@ -76,42 +86,41 @@ class Table:
     columns: list[Column]
     rows: list[dict] = field(default_factory=list)
     empty: str = "Nothing recorded."
-
-    def cells(self) -> list[list[dict]]:
-        """The rows as the page prints them: each cell's text, link and marks."""
-        return [
-            [
-                {
-                    "value": "–" if row.get(c.key) is None and c.numeric else row.get(c.key, ""),
-                    "url": row.get(c.link, "") if c.link else "",
-                    "numeric": c.numeric,
-                    "key": c.key,
-                    "marked": c.numeric and (row.get("unsourced") or row.get("conflict")),
-                }
-                for c in self.columns
-            ]
-            for row in self.rows
-        ]
+    # a paged table (the long ones: a party's estimates, a system's holders) holds one page
+    # of rows: `total` is how many there are in all, `first` the position of rows[0]
+    total: int | None = None
+    first: int = 0
+    pager: dict | None = None  # the links to the other pages (explorer.views)
+    page_param: str = "page"  # the query parameter naming its page
 
     def body_html(self) -> str:
         """The table's rows as HTML (escaped text, links only to this site's pages), built
-        here rather than in a template loop: a page prints thousands of cells."""
+        here in one pass rather than in a template loop: a page prints thousands of cells.
+        A numeric cell of a row resting on an unsourced record or on conflicting reports is
+        marked; an empty numeric cell reads "–"."""
         if not self.rows:
             return format_html('<tr><td colspan="{}">{}</td></tr>', len(self.columns), self.empty)
+        columns = [(c.key, c.link, c.numeric, f'<td data-key="{c.key}"') for c in self.columns]
         out = []
-        for row in self.cells():
-            out.append("<tr>")
-            for cell in row:
-                classes = (
-                    ' class="num marked"'
-                    if cell["marked"]
-                    else (' class="num"' if cell["numeric"] else "")
-                )
-                text = escape(cell["value"])
-                if cell["url"]:
-                    text = f'<a href="{escape(cell["url"])}">{text}</a>'
-                out.append(f'<td data-key="{cell["key"]}"{classes}>{text}</td>')
-            out.append("</tr>")
+        for row in self.rows:
+            marked = row.get("unsourced") or row.get("conflict")
+            cells = ["<tr>"]
+            for key, link, numeric, opening in columns:
+                value = row.get(key)
+                text = ("–" if numeric else "") if value is None else _escape(str(value))
+                found = row.get(link) if link else None
+                if found:
+                    text = f'<a href="{_escape(found)}">{text}</a>'
+                if numeric:
+                    cells.append(
+                        f'{opening} class="num marked">{text}</td>'
+                        if marked
+                        else f'{opening} class="num">{text}</td>'
+                    )
+                else:
+                    cells.append(f"{opening}>{text}</td>")
+            cells.append("</tr>")
+            out.append("".join(cells))
         return mark_safe("".join(out))  # every value above is escaped
 
     def export_rows(self) -> list[dict]:
@@ -120,18 +129,27 @@ class Table:
 
 
 @functools.cache
-def _url_pattern(name: str, arity: int) -> str:
-    # digits: a placeholder that every converter (str, int) accepts
-    return reverse(name, args=[f"98765432{i}0" for i in range(arity)])
+def _url_parts(name: str, arity: int) -> tuple[str, ...]:
+    """The literal pieces of a page's URL around its arguments (reversed once per name,
+    with digits as placeholders, which every converter accepts)."""
+    pattern = reverse(name, args=[f"98765432{i}0" for i in range(arity)])
+    parts = []
+    for i in range(arity):
+        head, pattern = pattern.split(f"98765432{i}0", 1)
+        parts.append(head)
+    return (*parts, pattern)
 
 
 def url(name: str, *args) -> str:
     """`reverse` for the pages' own URLs, resolved once per name (a page links thousands of
-    rows; each reverse costs as much as printing its row)."""
-    found = _url_pattern(name, len(args))
-    for i, arg in enumerate(args):
-        found = found.replace(f"98765432{i}0", quote(str(arg), safe=""))
-    return found
+    rows; each reverse costs as much as printing its row): the pieces joined with the
+    arguments, quoted (ids as they are)."""
+    parts = _url_parts(name, len(args))
+    found = [parts[0]]
+    for arg, part in zip(args, parts[1:], strict=True):
+        found.append(str(arg) if type(arg) is int else quote(str(arg), safe=""))
+        found.append(part)
+    return "".join(found)
 
 
 def range_text(low, high) -> str:
@@ -251,39 +269,102 @@ def band_chart(title: str, points: list, explain: str) -> dict:
 # -- party --------------------------------------------------------------------------------
 
 
-def estimates_known_at(party: Country, known_at: dt.datetime, today: dt.date) -> list:
+PAGE_SIZE = 100  # rows of a long table per page (the downloads carry every row)
+
+
+def _paged(queryset, order: list, page: int | None, *, charted: list | None = None):
+    """One page of a queryset and how many rows it has in all, in one query: each row's
+    position in `order` and the total are window functions, the page is a filter on the
+    position. With `charted` (an order), the first three rows in that order come along
+    too (the party's charts), whatever the page. Returns (the page's rows, the charted
+    rows, the total). `page` None: every row."""
+    position = Window(RowNumber(), order_by=order)
+    windows = {"position": position, "rows_total": Window(Count("pk"))}
+    if charted is not None:
+        windows["prominence"] = Window(RowNumber(), order_by=charted)
+    found = queryset.annotate(**windows)
+    if page is not None:
+        start = (page - 1) * PAGE_SIZE
+        kept = Q(position__gt=start, position__lte=start + PAGE_SIZE)
+        if charted is not None:
+            kept |= Q(prominence__lte=3)
+        found = found.filter(kept)
+    found = list(found.order_by(F("position").asc()))
+    rows = [
+        row
+        for row in found
+        if page is None or (page - 1) * PAGE_SIZE < row.position <= page * PAGE_SIZE
+    ]
+    top = sorted(
+        (row for row in found if charted is not None and row.prominence <= 3),
+        key=lambda row: row.prominence,
+    )
+    return rows, top, found[0].rows_total if found else 0
+
+
+def _stored_estimates(party: Country, page: int | None) -> tuple[list, list, int]:
+    """A page of the party's stored estimates (by scope, then system), the three with the
+    most records (charted), and how many there are."""
+    return _paged(
+        StockEstimate.objects.filter(holder=party).select_related("system"),
+        [F("scope").asc(), F("system__name").asc(), F("pk").asc()],
+        page,
+        charted=[
+            F("record_count").desc(),
+            F("system__name").asc(),
+            F("scope").asc(),
+            F("pk").asc(),
+        ],
+    )
+
+
+def estimates_known_at(
+    party: Country, known_at: dt.datetime, today: dt.date, page: int | None = None
+) -> tuple[list, int]:
     """The party's estimates as of today from the ledger rows the database knew at
-    `known_at` (unsaved, with their systems loaded)."""
-    from stock.selectors import estimates_as_of
+    `known_at` (unsaved, with their systems' names), by scope then system name: that page
+    of them (None: all) and how many there are. Only the page's rows become instances."""
+    from stock.selectors import estimate_rows_as_of
 
     found = [
-        *estimates_as_of(today, holder_ids=[party.pk], known_at=known_at),
-        *estimates_as_of(
+        *estimate_rows_as_of(today, holder_ids=[party.pk], known_at=known_at),
+        *estimate_rows_as_of(
             today, holder_ids=[party.pk], scope=EstimateScope.FAMILY, known_at=known_at
         ),
     ]
-    systems = WeaponSystem.objects.in_bulk({e.system_id for e in found})
-    for estimate in found:
-        estimate.system = systems[estimate.system_id]
-    return sorted(found, key=lambda e: (e.scope, e.system.name))
+    names = dict(
+        WeaponSystem.objects.filter(pk__in={r["system_id"] for r in found}).values_list(
+            "pk", "name"
+        )
+    )
+    found.sort(key=lambda r: (r["scope"], names[r["system_id"]], r["system_id"]))
+    shown = found if page is None else found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    estimates = []
+    for row in shown:
+        estimate = StockEstimate(computed_at=None, **row)
+        estimate.system = WeaponSystem(pk=row["system_id"], name=names[row["system_id"]])
+        estimates.append(estimate)
+    return estimates, len(found)
 
 
 def party_page(
-    party: Country, *, today: dt.date | None = None, known_at: dt.datetime | None = None
+    party: Country,
+    *,
+    today: dt.date | None = None,
+    known_at: dt.datetime | None = None,
+    page: int | None = None,
 ) -> dict:
     """Estimates per system and family; on hand over time (the three best documented);
     received by donor and year; pledges against deliveries; losses; authorizations in
     force. `known_at`: the numbers of stock as the database knew them then (the stored
-    monthly series is today's, so no chart is drawn)."""
+    monthly series is today's, so no chart is drawn). `page`: that page of the
+    estimates (`PAGE_SIZE` rows; None: every row, for the downloads)."""
     today = today or timezone.localdate()
     if known_at is not None:
-        estimates = estimates_known_at(party, known_at, today)
+        estimates, total = estimates_known_at(party, known_at, today, page)
+        charted = []
     else:
-        estimates = list(
-            StockEstimate.objects.filter(holder=party)
-            .select_related("system")
-            .order_by("scope", "system__name")
-        )
+        estimates, charted, total = _stored_estimates(party, page)
     est_table = Table(
         "estimates",
         f"Estimated holdings of {party.name}, per system and per family",
@@ -294,8 +375,9 @@ def party_page(
         ],
         [_estimate_row(e, party, e.system) for e in estimates],
         empty="No estimate: no counted record names this party as a holder.",
+        total=total,
+        first=0 if page is None else (page - 1) * PAGE_SIZE,
     )
-    charted = sorted(estimates, key=lambda e: (-e.record_count, e.system.name))[:3]
     charts = [
         band_chart(
             f"{e.system.name}{' (family)' if e.scope == EstimateScope.FAMILY else ''} "
@@ -374,8 +456,17 @@ def _donor_bars(table: Table) -> dict:
     }
 
 
+PLEDGE_ORIGIN = "transfers.pledge"
+
+
 def pledges_table(pledges, subject: str, today: dt.date) -> Table:
-    """Pledges with what was delivered against them, what is outstanding and for how long."""
+    """Pledges with what was delivered against them, what is outstanding and for how long:
+    one row per pledge *movement* — the pledge records that the matching merged into one
+    movement (several datasets reporting the same pledge, docs/reconciliation.md) are one
+    row, their numbers reconciled as the movement's are (each dataset's records add up,
+    then the datasets' statements are intersected, or covered and marked when they
+    disagree); a pledge in no movement is a row of its own (docs/explorer.md)."""
+    report = MovementReport.objects.filter(origin_model=PLEDGE_ORIGIN, origin_id=OuterRef("pk"))
     rows = (
         pledges.select_related("donor", "recipient", "system")
         .prefetch_related(Prefetch("roles", queryset=PartyRole.objects.select_related("party")))
@@ -383,12 +474,15 @@ def pledges_table(pledges, subject: str, today: dt.date) -> Table:
             delivered_lo=Coalesce(Sum("deliveries__quantity_low"), 0),
             delivered_hi=Sum("deliveries__quantity_high"),
             delivered_unbounded=Count("deliveries", filter=Q(deliveries__quantity_high=None)),
+            movement_id=Subquery(report.values("movement_id")[:1]),
+            dataset=Subquery(report.values("dataset")[:1]),
         )
         .order_by("-date", "-id")
     )
     table = Table(
         "pledges",
-        f"Pledges to {subject}: pledged, delivered, outstanding",
+        f"Pledges to {subject}: pledged, delivered, outstanding (a pledge that several "
+        f"datasets report counts once)",
         [
             Column("donor", "Donor", link="flow_url"),
             Column("system", "System", link="system_url"),
@@ -398,45 +492,90 @@ def pledges_table(pledges, subject: str, today: dt.date) -> Table:
             Column("delivered", "Delivered", link="explain_url", numeric=True),
             Column("outstanding", "Outstanding", link="explain_url", numeric=True),
             Column("days_outstanding", "Days outstanding", numeric=True),
+            Column("reports", "Reports", numeric=True),
+            Column("flags", "Marks"),
             Column("parties", "Other parties"),
             Column("policies", "Policies bearing on it"),
         ],
     )
     rows = list(rows)
     policies = policies_bearing_on(rows)
-    for pledge in rows:
+    groups: dict[object, list] = {}
+    for pledge in rows:  # newest first; a movement's row stands where its newest report is
+        key = ("movement", pledge.movement_id) if pledge.movement_id else ("pledge", pledge.pk)
+        groups.setdefault(key, []).append(pledge)
+    for members in groups.values():
+        table.rows.append(_pledge_row(members, policies, today))
+    return table
+
+
+def _pledge_row(members: list, policies: dict, today: dt.date) -> dict:
+    """One row of the pledges table: one pledge record, or the records of one movement."""
+    numbers: dict[str, list[Range]] = {"pledged": [], "delivered": [], "outstanding": []}
+    by_dataset: dict[str, dict[str, list[Range]]] = {}
+    for pledge in members:
         pledged = Range(pledge.quantity_low or 0, pledge.quantity_high)
         delivered = Range(
             pledge.delivered_lo, None if pledge.delivered_unbounded else (pledge.delivered_hi or 0)
         )
         is_open = pledge.status in OPEN_PLEDGE_STATUSES
         outstanding = range_minus(pledged, delivered)[0] if is_open else Range(0, 0)
-        days = (today - pledge.date).days if is_open and pledge.date else None
-        table.rows.append(
-            {
-                "donor": pledge.donor_display,
-                "flow_url": url("explorer:flow", pledge.donor.code, pledge.recipient.code)
-                if pledge.donor_id
-                else "",
-                "system": pledge.system.name,
-                "system_url": url("explorer:system", pledge.system_id),
-                "date": pledge.date_display,
-                "status": pledge.get_status_display(),
-                "pledged": pledged.display(),
-                "delivered": delivered.display(),
-                "outstanding": outstanding.display(),
-                "days_outstanding": days,
-                # issue 17: who arranged, financed or consented ("via United States"), and
-                # the stated policies about such transfers ("will not transfer ATACMS")
-                "parties": roles_phrase(pledge.roles.all()),
-                "policies": "; ".join(
-                    f"{policy} ({policy.date_display})" if policy.date else str(policy)
-                    for policy in policies.get(pledge.pk, [])
-                ),
-                "explain_url": explain_url(pledge.recipient.code, pledge.system_id),
-            }
+        mine = by_dataset.setdefault(
+            pledge.dataset or f"pledge:{pledge.pk}",
+            {"pledged": [], "delivered": [], "outstanding": []},
         )
-    return table
+        for name, value in (
+            ("pledged", pledged),
+            ("delivered", delivered),
+            ("outstanding", outstanding),
+        ):
+            mine[name].append(value)
+    conflict = False
+    for name in numbers:
+        totals = [range_sum(statement[name]) for statement in by_dataset.values()]
+        numbers[name], disagree = reconcile(totals)
+        conflict = conflict or (disagree and len(totals) > 1)
+    newest = members[0]
+    dated = [p for p in members if p.date is not None]
+    first = min(dated, key=lambda p: p.date) if dated else newest  # the earliest announced
+    open_dates = [
+        p.date for p in members if p.status in OPEN_PLEDGE_STATUSES and p.date is not None
+    ]
+    flags = []
+    if conflict:
+        flags.append("conflicting reports")
+    if len(by_dataset) > 1:
+        flags.append(f"reported by {len(by_dataset)} datasets, counted once")
+    return {
+        "donor": newest.donor_display,
+        "flow_url": url("explorer:flow", newest.donor.code, newest.recipient.code)
+        if newest.donor_id
+        else "",
+        "system": newest.system.name,
+        "system_url": url("explorer:system", newest.system_id),
+        "date": first.date_display,
+        "status": "; ".join(dict.fromkeys(p.get_status_display() for p in members)),
+        "pledged": numbers["pledged"].display(),
+        "delivered": numbers["delivered"].display(),
+        "outstanding": numbers["outstanding"].display(),
+        "days_outstanding": (today - min(open_dates)).days if open_dates else None,
+        "reports": len(members),
+        "flags": ", ".join(flags),
+        "conflict": conflict,
+        # issue 17: who arranged, financed or consented ("via United States"), and
+        # the stated policies about such transfers ("will not transfer ATACMS")
+        "parties": "; ".join(
+            dict.fromkeys(phrase for p in members if (phrase := roles_phrase(p.roles.all())))
+        ),
+        "policies": "; ".join(
+            dict.fromkeys(
+                f"{policy} ({policy.date_display})" if policy.date else str(policy)
+                for p in members
+                for policy in policies.get(p.pk, [])
+            )
+        ),
+        "explain_url": explain_url(newest.recipient.code, newest.system_id),
+    }
 
 
 def losses_table(party: Country, known_at: dt.datetime | None = None) -> Table:
@@ -508,24 +647,26 @@ def authorizations_table(party: Country, today: dt.date) -> Table:
 # -- system -------------------------------------------------------------------------------
 
 
-def system_page(system: WeaponSystem) -> dict:
+def system_page(system: WeaponSystem, *, page: int | None = None) -> dict:
     """Who holds it (with its variants), who ordered it, flows from donor to recipient,
-    range and maker."""
+    range and maker. `page`: that page of the holders (None: every row)."""
     members = weapon_system_family_ids(system)
     variants = list(
         WeaponSystem.objects.filter(pk__in=members).exclude(pk=system.pk).order_by("name")
     )
     scope = EstimateScope.FAMILY if variants else EstimateScope.SYSTEM
-    estimates = (
-        StockEstimate.objects.filter(system=system, scope=scope)
-        .select_related("holder")
-        .order_by("-on_hand_low", "holder__name")
+    estimates, _, total = _paged(
+        StockEstimate.objects.filter(system=system, scope=scope).select_related("holder"),
+        [F("on_hand_low").desc(), F("holder__name").asc(), F("pk").asc()],
+        page,
     )
     holders = Table(
         "holders",
         f"Who holds {system.name}{' and its variants' if variants else ''}",
         [Column("holder", "Holder", link="holder_url"), *ESTIMATE_COLUMNS],
         [_estimate_row(e, e.holder, system) for e in estimates],
+        total=total,
+        first=0 if page is None else (page - 1) * PAGE_SIZE,
     )
     orders = Table(
         "orders",

@@ -22,7 +22,7 @@ from core.history import known_at_parse
 from core.spreadsheets import formula_safe
 from explorer import selectors
 from explorer.access import explorer_view
-from explorer.charts import band_svg, bars_svg
+from explorer.charts import band_rows_html, band_svg, bar_rows_html, bars_svg
 from inventory.models import Country, WeaponSystem, WeaponSystemAlias, normalize_alias
 from stock.choices import EstimateScope
 from transfers.models import Source
@@ -63,21 +63,95 @@ def known_at_param(request, name: str = "known_at") -> tuple[dt.datetime | None,
         return None, f"{name}={exc}"
 
 
+def page_param(request, name: str = "page") -> tuple[int | None, str]:
+    """`?page=` (or `?<table>_page=`) of a page with a long table: its number (1 when
+    absent) for the HTML page; None for the downloads, which carry every row. Returns the
+    refusal of a bad value."""
+    raw = request.GET.get(name)
+    if request.GET.get("format", "html") != "html":
+        return None, ""
+    if raw is None:
+        return 1, ""
+    if not raw.isdigit() or int(raw) < 1:
+        return None, f"{name}={raw!r}: a page number, 1 or more."
+    return int(raw), ""
+
+
+# Long tables paged here, after they are built (the main table of a page, a party's
+# estimates or a system's holders, is paged in its query by `page`): `<name>_page`.
+SLICED_TABLES = {"party": {"received"}, "system": {"flows"}}
+
+
+def sliced_params(view: str) -> set[str]:
+    return {f"{name}_page" for name in SLICED_TABLES.get(view, ())}
+
+
+def _slice(request, page: dict, view: str) -> str:
+    """Keep one page of each long table that this view pages after building it; returns
+    the refusal of a bad page number."""
+    for table in page["tables"]:
+        if table.name not in SLICED_TABLES.get(view, ()):
+            continue
+        table.page_param = f"{table.name}_page"
+        number, bad = page_param(request, table.page_param)
+        if bad:
+            return bad
+        size = selectors.PAGE_SIZE
+        table.total, table.first = len(table.rows), (number - 1) * size
+        table.rows = table.rows[table.first : table.first + size]
+    return ""
+
+
+def _pagers(request, page: dict) -> None:
+    """Links to the other pages of each paged table that has more rows than it shows; a
+    page number past the last is a 404."""
+    for table in page["tables"]:
+        if table.total is None:
+            continue
+        if table.first and table.first >= table.total:
+            raise Http404(f"No page {request.GET.get(table.page_param)} of this table.")
+        if table.total <= len(table.rows):
+            continue
+        size = selectors.PAGE_SIZE
+        number = table.first // size + 1
+        last = (table.total + size - 1) // size
+        kept = request.GET.copy()
+
+        def link(n: int, table=table, kept=kept) -> str:
+            kept[table.page_param] = str(n)
+            return f"?{kept.urlencode()}#table-{table.name}"
+
+        table.pager = {
+            "first_row": table.first + 1,
+            "last_row": table.first + len(table.rows),
+            "total": table.total,
+            "number": number,
+            "last": last,
+            "previous_url": link(number - 1) if number > 1 else "",
+            "next_url": link(number + 1) if number < last else "",
+            "first_url": link(1) if number > 2 else "",
+            "last_url": link(last) if number < last - 1 else "",
+        }
+
+
 def _as_known_at(page: dict, raw: str) -> None:
     """Links from a page as known at a moment stay at that moment; tables built from the
     records (not the ledger) say that they are today's."""
     page["known_at"] = raw
+    moment = urlencode({"known_at": raw})
     for table in page["tables"]:
         if table.name not in KNOWN_AT_TABLES:
             table.caption += " (the records as they are now)"
         for row in table.rows:
             for key in ("explain_url", "flow_url"):
-                if row.get(key):
-                    glue = "&" if "?" in row[key] else "?"
-                    row[key] = f"{row[key]}{glue}{urlencode({'known_at': raw})}"
+                found = row.get(key)
+                if found:
+                    row[key] = f"{found}{'&' if '?' in found else '?'}{moment}"
 
 
-def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpResponse:
+def _respond(
+    request, page: dict, template: str = "explorer/page.html", *, view: str = ""
+) -> HttpResponse:
     fmt = request.GET.get("format", "html")
     if request.GET.get("known_at"):
         _as_known_at(page, request.GET["known_at"])
@@ -115,8 +189,17 @@ def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpR
         return response
     if request.GET.get("table"):
         return _refusal("table= goes with format=csv.")
+    refusal = _slice(request, page, view)
+    if refusal:
+        return _refusal(refusal)
+    _pagers(request, page)
     charts = [
-        {"svg": band_svg(chart, f"chart-{i}"), "chart": chart, "id": f"chart-{i}"}
+        {
+            "svg": band_svg(chart, f"chart-{i}"),
+            "rows": band_rows_html(chart),
+            "chart": chart,
+            "id": f"chart-{i}",
+        }
         for i, chart in enumerate(page.get("charts") or [])
     ]
     bars = page.get("bars")
@@ -124,6 +207,7 @@ def _respond(request, page: dict, template: str = "explorer/page.html") -> HttpR
         **page,
         "band_charts": charts,
         "bar_chart": bars_svg(bars, "bars") if bars and bars["bars"] else "",
+        "bar_rows": bar_rows_html(bars) if bars and bars["bars"] else "",
         "attribution": selectors.ATTRIBUTION,
         "keep": _kept(request),
     }
@@ -135,6 +219,8 @@ def _kept(request) -> str:
     kept = request.GET.copy()
     kept.pop("format", None)
     kept.pop("table", None)
+    for name in [n for n in kept if n == "page" or n.endswith("_page")]:
+        kept.pop(name)  # the downloads carry every row
     return kept.urlencode()
 
 
@@ -156,14 +242,16 @@ def search(request):
 @require_safe
 @explorer_view
 def party(request, code: str):
-    refusal = _check_params(request, {"known_at"})
+    refusal = _check_params(request, {"known_at", "page", *sliced_params("party")})
     known_at, bad = known_at_param(request)
-    if refusal or bad:
-        return _refusal(refusal or bad)
+    number, bad_page = page_param(request)
+    if refusal or bad or bad_page:
+        return _refusal(refusal or bad or bad_page)
     found = get_object_or_404(Country, code=code.upper())
     if found.code != code:
         return redirect("explorer:party", found.code)
-    return _respond(request, selectors.party_page(found, known_at=known_at))
+    page = selectors.party_page(found, known_at=known_at, page=number)
+    return _respond(request, page, view="party")
 
 
 @require_safe
@@ -190,11 +278,12 @@ def party_changes(request, code: str):
 @require_safe
 @explorer_view
 def system(request, pk: int):
-    refusal = _check_params(request, set())
-    if refusal:
-        return _refusal(refusal)
+    refusal = _check_params(request, {"page", *sliced_params("system")})
+    number, bad_page = page_param(request)
+    if refusal or bad_page:
+        return _refusal(refusal or bad_page)
     found = get_object_or_404(WeaponSystem.objects.select_related("parent", "origin"), pk=pk)
-    return _respond(request, selectors.system_page(found))
+    return _respond(request, selectors.system_page(found, page=number), view="system")
 
 
 @require_safe

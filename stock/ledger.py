@@ -122,19 +122,23 @@ def _origin_filters(origins: Iterable[Origin], batch_size: int) -> Iterator[Q]:
             yield Q(origin_model=model) & query
 
 
-def ledger_post(postings: dict[Origin, list[EntrySpec]], *, batch_size: int = 2000) -> set[Pair]:
+def ledger_post(
+    postings: dict[Origin, list[EntrySpec]], *, batch_size: int = 2000, now=None
+) -> set[Pair]:
     """Replace the ledger rows of each origin by its new entries (an empty list cancels).
 
     Unchanged origins keep their rows (nothing is cancelled and re-posted when the entries
     are the same), so re-saving or re-importing a record leaves the ledger as it was.
-    Returns the holder × system pairs whose estimates are now stale.
+    Returns the holder × system pairs whose estimates are now stale. `now`: the time
+    the rows are posted and cancelled at (the matching gives the moment its reports'
+    rows are superseded, so the two changes share one instant).
 
     The current rows are read as plain values and the new ones written as plain rows
     (`rows_insert`: COPY on PostgreSQL), so posting many origins costs a few statements.
     """
     if not postings:
         return set()
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         current: dict[Origin, list[tuple]] = {}
         for query in _origin_filters(postings, batch_size):

@@ -56,7 +56,13 @@ from stock.ledger import (
     ledger_post,
     origin_datasets,
 )
-from stock.models import LedgerEntry, MatchDecision, Movement, MovementReport
+from stock.models import (
+    LedgerEntry,
+    LedgerSupersession,
+    MatchDecision,
+    Movement,
+    MovementReport,
+)
 from stock.movements import (
     DONOR_ROW,
     KIND_OF_ROW,
@@ -855,8 +861,9 @@ def match_blocks(blocks: set[Block] | None, tree: Tree | None = None) -> dict[st
                 for report in flow.reports:
                     _link(report, link, now, link_updates)
         links_write(link_updates)
-        stale = supersede_blocks(selected, old_editions)
-        ledger_post(posts)
+        # the reports leave the count at the moment the movements' rows enter it
+        stale = supersede_blocks(selected, old_editions, now=now)
+        ledger_post(posts, now=now)
         estimates_mark_stale(stale)
         pending = _review_queue(blocks_list, decisions, pending_wanted)
     return {"movements": len(created) + len(changed) + len(gone), "pending": pending}
@@ -936,13 +943,20 @@ def reports_update(reports: list[ReportRow], columns: Iterable[str]) -> None:
             )
 
 
-def supersede_blocks(blocks: list[Block] | None, old_editions: list[str] = ()) -> set[Pair]:
+def supersede_blocks(
+    blocks: list[Block] | None, old_editions: list[str] = (), *, now=None
+) -> set[Pair]:
     """Flag the uncancelled ledger rows of the reports of these blocks (None: all) that are
     in a movement, or of a superseded edition, as superseded; unflag the others: one
-    statement per chunk of blocks. Returns the pairs whose rows changed (their estimates
-    are stale)."""
+    statement per chunk of blocks. Each flip is dated (`LedgerSupersession`: an interval
+    opened for a row superseded, closed for one restored, at `now`), so an estimate as known
+    at a moment counts the reports as they were grouped then. Returns the pairs whose rows
+    changed (their estimates are stale)."""
     ledger = LedgerEntry._meta.db_table
+    now = now or timezone.now()
     stale: set[Pair] = set()
+    superseded: list[int] = []
+    restored: list[int] = []
     old_sql = "false"
     if old_editions:
         old_sql = "r.dataset IN (" + ", ".join(["%s"] * len(old_editions)) + ")"
@@ -957,11 +971,26 @@ def supersede_blocks(blocks: list[Block] | None, old_editions: list[str] = ()) -
                       ON r.origin_model = l.origin_model AND r.origin_id = l.origin_id
                     WHERE l.is_cancelled = false AND {where}
                       AND l.is_superseded <> (r.movement_id IS NOT NULL OR {old_sql}))
-                RETURNING holder_id, system_id""",
+                RETURNING id, holder_id, system_id, is_superseded""",
                 params,
             )
-            stale.update((h, s) for h, s in cursor.fetchall())
+            for pk, holder_id, system_id, flag in cursor.fetchall():
+                stale.add((holder_id, system_id))
+                (superseded if flag else restored).append(pk)
+    supersessions_record(superseded, restored, now)
     return stale
+
+
+def supersessions_record(superseded: list[int], restored: list[int], now) -> None:
+    """Open a supersession interval at `now` for each row just superseded, close the open
+    one of each row just restored."""
+    rows_insert(
+        LedgerSupersession,
+        ["entry_id", "superseded_at", "restored_at"],
+        ((pk, now, None) for pk in sorted(superseded)),
+    )
+    for query in id_filters("entry_id", restored):
+        LedgerSupersession.objects.filter(query, restored_at__isnull=True).update(restored_at=now)
 
 
 def _names(reports_by_block: dict) -> dict[str, dict[int, str]]:

@@ -79,6 +79,13 @@ class LedgerEntry(models.Model):
                 fields=["holder", "system", "is_cancelled", "date"], name="ledger_pair_idx"
             ),
             models.Index(fields=["origin_model", "origin_id"], name="ledger_origin_idx"),
+            # the baselines of some holders (estimates as of a date or as known at a
+            # moment read them apart from the other rows: stock.refresh)
+            models.Index(
+                fields=["holder", "system"],
+                condition=models.Q(kind="baseline"),
+                name="ledger_baseline_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -111,18 +118,67 @@ COUNTED = models.Q(is_cancelled=False, is_superseded=False)
 COUNTED_SQL = "is_cancelled = false AND is_superseded = false"
 
 
-def counted_known_at(moment) -> models.Q:
-    """The rows an estimate counted as the database knew it at `moment` (transaction time,
-    docs/estimates.md "As known at"): posted by then and not yet cancelled then. Supersession
-    carries no time, so it is taken as it is now."""
-    return models.Q(posted_at__lte=moment, is_superseded=False) & (
-        models.Q(cancelled_at__isnull=True) | models.Q(cancelled_at__gt=moment)
+class LedgerSupersession(models.Model):
+    """When a ledger row was superseded: from `superseded_at` (its report joined a movement,
+    or a newer edition of its register came) until `restored_at` (it left the movement;
+    empty: still superseded). Written by the matching in the same statement batch that
+    flips `LedgerEntry.is_superseded`, so supersession has a transaction time like posting
+    and cancelling (docs/estimates.md "As known at", rule 3). A row superseded, restored and
+    superseded again has two intervals."""
+
+    entry = models.ForeignKey(
+        LedgerEntry, on_delete=models.CASCADE, related_name="supersessions", db_index=False
+    )
+    superseded_at = models.DateTimeField()
+    restored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["entry", "superseded_at"], name="supersession_entry_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(restored_at__isnull=True)
+                | models.Q(restored_at__gte=models.F("superseded_at")),
+                name="supersession_restored_after_superseded",
+                violation_error_message="A row is restored after it was superseded.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        until = f" until {self.restored_at:%Y-%m-%d %H:%M:%S}" if self.restored_at else ""
+        return f"row {self.entry_id} superseded {self.superseded_at:%Y-%m-%d %H:%M:%S}{until}"
+
+
+def superseded_known_at(moment) -> models.Exists:
+    """The row (the outer `LedgerEntry`) was superseded at `moment`."""
+    return models.Exists(
+        LedgerSupersession.objects.filter(
+            models.Q(restored_at__isnull=True) | models.Q(restored_at__gt=moment),
+            entry=models.OuterRef("pk"),
+            superseded_at__lte=moment,
+        )
     )
 
 
+def counted_known_at(moment) -> models.Q:
+    """The rows an estimate counted as the database knew them at `moment` (transaction time,
+    docs/estimates.md "As known at"): posted by then, not yet cancelled then, and not
+    superseded then (a report merged into a movement only from when it was merged)."""
+    return (
+        models.Q(posted_at__lte=moment)
+        & (models.Q(cancelled_at__isnull=True) | models.Q(cancelled_at__gt=moment))
+        & ~models.Q(superseded_known_at(moment))
+    )
+
+
+# The same in SQL, on the ledger table unaliased (as `stock.refresh` reads it).
 COUNTED_KNOWN_AT_SQL = (
     "posted_at <= %(known_at)s AND (cancelled_at IS NULL OR cancelled_at > %(known_at)s) "
-    "AND is_superseded = false"
+    f"AND NOT EXISTS (SELECT 1 FROM {LedgerSupersession._meta.db_table} sup "
+    f"WHERE sup.entry_id = {LedgerEntry._meta.db_table}.id "
+    "AND sup.superseded_at <= %(known_at)s "
+    "AND (sup.restored_at IS NULL OR sup.restored_at > %(known_at)s))"
 )
 
 

@@ -22,8 +22,20 @@ def estimates_as_of(
     instances, so they render like the stored ones). Family scope sums each family's
     members' flows, as the stored refresh does (the same SQL). `known_at`: as the database
     knew them at that moment (transaction time; `stock.models.counted_known_at`)."""
-    from stock.choices import EstimateScope
     from stock.models import StockEstimate
+
+    rows = estimate_rows_as_of(
+        as_of, holder_ids=holder_ids, system_ids=system_ids, scope=scope, known_at=known_at
+    )
+    return [StockEstimate(computed_at=None, **row) for row in rows]
+
+
+def estimate_rows_as_of(
+    as_of, *, holder_ids=None, system_ids=None, scope: str = "system", known_at=None
+) -> list[dict]:
+    """`estimates_as_of` as plain rows (the estimate's fields, with `scope` and
+    `conflict`), ordered by holder and system: for a caller that shows only some of many."""
+    from stock.choices import EstimateScope
     from stock.refresh import estimates_select, family_lineage
 
     lineage = []
@@ -41,16 +53,11 @@ def estimates_as_of(
         lineage=lineage,
         known_at=known_at,
     )
-    conflicted = conflicts_as_of(as_of, holder_ids=holder_ids, lineage=lineage)
-    return [
-        StockEstimate(
-            scope=scope,
-            computed_at=None,
-            conflict=(row["holder_id"], row["system_id"]) in conflicted,
-            **row,
-        )
-        for row in sorted(rows, key=lambda r: (r["holder_id"], r["system_id"]))
-    ]
+    conflicted = conflicts_as_of(as_of, holder_ids=holder_ids, lineage=lineage, known_at=known_at)
+    for row in rows:
+        row["scope"] = scope
+        row["conflict"] = (row["holder_id"], row["system_id"]) in conflicted
+    return sorted(rows, key=lambda r: (r["holder_id"], r["system_id"]))
 
 
 #: What "the numbers of an estimate" are when two moments are compared.
@@ -103,14 +110,16 @@ def estimates_compared(
     return [(old, new, changed) for _key, _scope, old, new, changed in found]
 
 
-def conflicts_as_of(as_of, *, holder_ids=None, lineage=None) -> set[tuple[int, int]]:
+def conflicts_as_of(as_of, *, holder_ids=None, lineage=None, known_at=None) -> set[tuple[int, int]]:
     """The holder × system pairs (× family, with `lineage`: (ancestor, descendant) pairs)
     where a movement in conflict posts a counted row that may have happened by `as_of`:
     the flag the stored estimates carry (`stock.movements.conflicts_flag`), for a date in
-    the past."""
+    the past; `known_at`: as the database knew it at that moment."""
     from django.db.models import Q
 
-    rows = _conflict_rows().filter(Q(date_earliest__isnull=True) | Q(date_earliest__lte=as_of))
+    rows = _conflict_rows(known_at).filter(
+        Q(date_earliest__isnull=True) | Q(date_earliest__lte=as_of)
+    )
     if holder_ids is not None:
         rows = rows.filter(holder_id__in=holder_ids)
     pairs = set(rows.order_by().values_list("holder_id", "system_id").distinct())
@@ -158,10 +167,11 @@ def estimate_ledger_rows(
     holder_id: int, system_id: int, scope: str = "system", as_of=None, known_at=None
 ):
     """The uncancelled ledger rows behind an estimate, in date order (unknown dates first);
-    `known_at`: the rows that were posted and not yet cancelled at that moment."""
+    `known_at`: the rows that were posted and not yet cancelled at that moment, each with
+    `superseded_then` (it was superseded at that moment; `is_superseded` is now)."""
     from django.db.models import F
 
-    from stock.models import LedgerEntry
+    from stock.models import LedgerEntry, superseded_known_at
 
     system_ids = (
         weapon_system_family_ids(WeaponSystem(pk=system_id)) if scope == "family" else [system_id]
@@ -176,7 +186,15 @@ def estimate_ledger_rows(
     ).select_related("system")
     if as_of is not None:
         rows = rows.filter(Q(date_earliest__isnull=True) | Q(date_earliest__lte=as_of))
+    if known_at is not None:
+        rows = rows.annotate(superseded_then=superseded_known_at(known_at))
     return rows.order_by(F("date").asc(nulls_first=True), "id")
+
+
+def row_superseded(row) -> bool:
+    """A row of `estimate_ledger_rows` was left out as a duplicate: at the moment it was
+    read as known at, else now."""
+    return getattr(row, "superseded_then", row.is_superseded)
 
 
 # -- why this number ------------------------------------------------------------------------
@@ -200,7 +218,7 @@ def estimate_explanation(
     for row in rows:
         by_model.setdefault(row.origin_model, set()).add(row.origin_id)
     # the movements that superseded some of these rows (their reports were merged)
-    superseded = [row for row in rows if row.is_superseded]
+    superseded = [row for row in rows if row_superseded(row)]
     links: dict[tuple[str, int], int] = {}
     reasons: dict[tuple[str, int], str] = {}
     if superseded:
@@ -223,13 +241,13 @@ def estimate_explanation(
             "entry": row,
             "record": record,
             "citations": list(getattr(record, "explained_citations", ())),
-            "counted": not row.is_superseded,
+            "counted": not row_superseded(row),
             "left_out": "",
             "movement": None,
         }
         if row.origin_model == MOVEMENT_ORIGIN and record is not None:
             item["movement"] = {"movement": record, **movement_bounds(record)}
-        if row.is_superseded:
+        if row_superseded(row):
             movement = records.get((MOVEMENT_ORIGIN, links.get((row.origin_model, row.origin_id))))
             if movement is not None:
                 others = sorted(
@@ -450,15 +468,21 @@ def entry_candidates(
     return sorted(found, key=lambda item: (-item["score"], item["dataset"]))
 
 
-def _conflict_rows():
-    """The counted ledger rows of movements in conflict."""
-    from stock.models import COUNTED, LedgerEntry, Movement
+def _conflict_rows(known_at=None):
+    """The counted ledger rows of movements in conflict; `known_at`: the rows counted at
+    that moment of movements in conflict then (their history)."""
+    from stock.models import COUNTED, LedgerEntry, Movement, counted_known_at
     from stock.movements import MOVEMENT_ORIGIN
 
+    if known_at is None:
+        counted, movements = COUNTED, Movement.objects.filter(conflict=True).values("pk")
+    else:
+        from core.history import history_as_of
+
+        counted = counted_known_at(known_at)
+        movements = history_as_of(Movement, known_at).filter(conflict=True).values("id")
     return LedgerEntry.objects.filter(
-        COUNTED,
-        origin_model=MOVEMENT_ORIGIN,
-        origin_id__in=Movement.objects.filter(conflict=True).values("pk"),
+        counted, origin_model=MOVEMENT_ORIGIN, origin_id__in=movements
     )
 
 

@@ -216,3 +216,68 @@ def test_each_page_takes_a_fixed_number_of_queries(client, settings, name):
             assert client.get(url).status_code == 200
         counts.append(len(captured))
     assert counts == [QUERIES[name], QUERIES[name]]
+
+
+def test_long_tables_are_paged_and_the_downloads_carry_every_row(viewer_client, monkeypatch):
+    from explorer import selectors
+
+    world = build_world()
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
+    url = reverse("explorer:party", args=["UA"])
+    with CaptureQueriesContext(connection) as on_first:
+        first = viewer_client.get(url).content.decode()
+    assert cells(first, "estimates", "system") == ["Skybolt", "Skybolt"]  # family, system
+    assert "Rows 1–2 of 3 (page 1 of 2)" in first
+    assert '<a href="?page=2#table-estimates" rel="next">next page</a>' in first
+    # the charts are the three estimates with the most records, whatever the page
+    assert first.count('data-chart-for="chart-') == 3
+    with CaptureQueriesContext(connection) as on_second:
+        second = viewer_client.get(url, {"page": "2"}).content.decode()
+    assert len(on_second) == len(on_first)  # a page costs what the first does
+    assert cells(second, "estimates", "system") == ["Skybolt Block I"]
+    assert "Rows 3–3 of 3 (page 2 of 2)" in second and 'rel="prev"' in second
+    assert second.count('data-chart-for="chart-') == 3
+    assert viewer_client.get(url, {"page": "3"}).status_code == 404
+    for bad in ("0", "two", "-1"):
+        refused = viewer_client.get(url, {"page": bad})
+        assert refused.status_code == 400 and b"page=" in refused.content
+    download = viewer_client.get(url, {"format": "json", "page": "2"}).json()
+    assert len(download["tables"]["estimates"]["rows"]) == 3
+    assert "page=" not in second.split('class="downloads"', 1)[1].split("</p>", 1)[0]
+    # as known at a moment, the pages keep the moment
+    later = viewer_client.get(url, {"known_at": "2100-01-01", "page": "2"}).content.decode()
+    assert cells(later, "estimates", "system") == ["Skybolt Block I"]
+    assert "?known_at=2100-01-01&amp;page=1#table-estimates" in later
+
+    holders = reverse("explorer:system", args=[world["family"].pk])
+    html = viewer_client.get(holders).content.decode()
+    count = len(viewer_client.get(holders, {"format": "json"}).json()["tables"]["holders"]["rows"])
+    assert count > 2 and len(cells(html, "holders", "holder")) == 2
+    assert f"Rows 1–2 of {count}" in html
+    pages = [cells(html, "holders", "holder")]
+    for number in range(2, (count + 1) // 2 + 1):
+        page = viewer_client.get(holders, {"page": str(number)}).content.decode()
+        pages.append(cells(page, "holders", "holder"))
+    every = viewer_client.get(holders, {"format": "json"}).json()["tables"]["holders"]["rows"]
+    assert [name for names in pages for name in names] == [row["holder"] for row in every]
+
+
+def test_other_long_tables_have_pages_of_their_own(viewer_client, monkeypatch):
+    from explorer import selectors
+
+    build_world(2)
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 1)
+    url = reverse("explorer:party", args=["UA"])
+    every = viewer_client.get(url, {"format": "json"}).json()["tables"]["received"]["rows"]
+    assert len(every) > 1
+    shown = []
+    for number in range(1, len(every) + 1):
+        html = viewer_client.get(url, {"received_page": str(number)}).content.decode()
+        shown += cells(html, "received", "year")
+        assert f"of {len(every)} (page {number} of {len(every)})" in html
+    assert shown == [str(row["year"]) for row in every]
+    # the bar chart still sums every row, whatever the page
+    bars = html.split('data-chart-table="bars"', 1)[1].split("</table>", 1)[0]
+    assert bars.count("<tr data-label") == len({row["donor"] for row in every})
+    assert viewer_client.get(url, {"received_page": "x"}).status_code == 400
+    assert viewer_client.get(url, {"received_page": "99"}).status_code == 404

@@ -542,3 +542,83 @@ def _total(quantities: list[str]) -> str | None:
     if any(q in ("unknown", "10-20") for q in quantities):
         return None
     return str(sum(int(q) for q in quantities))
+
+
+# -- supersession as known at (docs/estimates.md "As known at", rule 3) -------------------
+
+
+def _live(system) -> tuple:
+    estimate = StockEstimate.objects.get(holder=state("UA"), system=system, scope="system")
+    return tuple(getattr(estimate, c) for c in refresh.VALUE_COLUMNS) + (estimate.conflict,)
+
+
+def _known_at(system, moment) -> tuple:
+    """The estimate as known at `moment`: the SQL path (estimates_select), checked against
+    the Python path (the rows `counted_known_at` keeps, through the pure function)."""
+    from django.utils import timezone
+
+    from stock.estimates import estimate_from_rows
+    from stock.models import counted_known_at
+    from stock.selectors import estimates_as_of
+
+    today = timezone.localdate()
+    (sql,) = estimates_as_of(
+        today, holder_ids=[state("UA").pk], system_ids=[system.pk], known_at=moment
+    )
+    rows = LedgerEntry.objects.filter(
+        counted_known_at(moment), holder=state("UA"), system=system
+    ).order_by("id")
+    python, evidence = estimate_from_rows(list(rows), today, today)
+    assert (sql.received_low, sql.received_high) == (python.received.low, python.received.high)
+    assert sql.record_count == evidence["record_count"]
+    return tuple(getattr(sql, c) for c in refresh.VALUE_COLUMNS) + (sql.conflict,)
+
+
+def test_an_estimate_as_known_before_a_merge_is_what_the_database_showed_then(admin_user):
+    """A report of 10 alone; then another dataset's 14 merges with it (a conflict, 10–14);
+    then an editor splits them (10 + 14). As known at each moment, the estimate is the one
+    the database showed at that moment — the merge and the split have a time."""
+    import time
+
+    from django.utils import timezone
+
+    from stock import services as stock_services
+    from stock.models import LedgerSupersession
+    from stock.selectors import estimate_explanation
+
+    system = WeaponSystemFactory()
+    first, second = SourceFactory(), SourceFactory()
+    _transfer(first, "10", None, system)
+    _refresh()
+    alone, alone_at = _live(system), timezone.now()
+    time.sleep(0.01)
+    _transfer(second, "14", None, system)
+    _refresh()
+    merged, merged_at = _live(system), timezone.now()
+    assert (alone[4:6], merged[4:6]) == ((10, 10), (10, 14))  # received
+    assert merged[-1] is True  # a conflict
+    # each report's two rows (the donor's, the recipient's) superseded from the merge
+    assert LedgerSupersession.objects.filter(restored_at__isnull=True).count() == 4
+    time.sleep(0.01)
+    stock_services.movement_split(
+        report=MovementReport.objects.filter(movement__isnull=False).first(),
+        actor=admin_user,
+        reason="two shipments",
+    )
+    _refresh()
+    split, split_at = _live(system), timezone.now()
+    assert split[4:6] == (24, 24)
+    assert not LedgerSupersession.objects.filter(restored_at__isnull=True).exists()
+
+    assert _known_at(system, alone_at) == alone
+    assert _known_at(system, merged_at) == merged
+    assert _known_at(system, split_at) == split
+    # "why this number" as known before the merge counts the first report, no movement
+    then = estimate_explanation(holder_id=state("UA").pk, system_id=system.pk, known_at=alone_at)
+    assert [(i["entry"].origin_model, i["counted"]) for i in then] == [("transfers.transfer", True)]
+    during = estimate_explanation(holder_id=state("UA").pk, system_id=system.pk, known_at=merged_at)
+    assert sorted((i["entry"].origin_model, i["counted"]) for i in during) == [
+        ("stock.movement", True),
+        ("transfers.transfer", False),
+        ("transfers.transfer", False),
+    ]

@@ -1,12 +1,13 @@
 """Benchmark of the explorer's pages on PostgreSQL, in a throwaway database.
 
     python manage.py benchmark_explorer [--records 1000000] [--holders 250]
-        [--systems 2000] [--runs 5]
+        [--systems 2000] [--runs 5] [--keep] [--reuse]
 
 Builds the estimate benchmark's synthetic data set (`benchmark_estimates`: transfers and
 expenditures with a citation each and their ledger rows, set-based SQL), refreshes every
 estimate, then for the busiest party's page, a family's system page, the busiest flow and
-one "why this number" prints the median of `--runs` runs of:
+one "why this number" (and, for reference, a search that finds nothing: what every page
+costs whatever its data) prints the median of `--runs` runs of:
 
 - the page: GET through Django's test client, the whole stack (middleware, access, the
   view, the template), with the page cache emptied before each run;
@@ -44,6 +45,13 @@ class Command(EstimatesBenchmark):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
+        parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help="measure the data set that a --keep (or --reuse) run left in the benchmark "
+            "database, with the current code (migrated first); build it when it is empty; "
+            "keep it",
+        )
 
     def _run(self, options, bench_name: str) -> None:
         from django.db.models import Count
@@ -52,10 +60,14 @@ class Command(EstimatesBenchmark):
         from stock.refresh import estimates_refresh_all
 
         runs = options["runs"]
-        self._setup_catalogue(options)
-        self.stdout.write(f"Building {options['records']:,} records and their ledger …")
-        took = self._build(options, 1, options["records"])
-        self.stdout.write(f"  built in {took:.1f} s: {LedgerEntry.objects.count():,} ledger rows")
+        if options["reuse"] and LedgerEntry.objects.exists():
+            self.stdout.write(f"Reusing {LedgerEntry.objects.count():,} ledger rows")
+        else:
+            self._setup_catalogue(options)
+            self.stdout.write(f"Building {options['records']:,} records and their ledger …")
+            took = self._build(options, 1, options["records"])
+            count = LedgerEntry.objects.count()
+            self.stdout.write(f"  built in {took:.1f} s: {count:,} ledger rows")
         estimates_refresh_all()
         self.stdout.write(f"  {StockEstimate.objects.count():,} estimates")
         busiest = (
@@ -84,6 +96,8 @@ class Command(EstimatesBenchmark):
             "flow": f"/explore/flows/{sender}/{party}/",
             "explain": f"/explore/explain/{party}/{family.system_id}/?scope=family",
             "party known_at": f"/explore/parties/{party}/?known_at=2100-01-01",
+            # the stack's fixed cost: a page whose two queries find nothing
+            "search, no match": "/explore/search/?q=no-such-party-or-system",
         }
         client = Client()
         self.stdout.write(

@@ -150,11 +150,12 @@ class Command(BaseCommand):
         test_settings = connection.settings_dict.setdefault("TEST", {})
         test_settings.update({"NAME": f"{original}_bench", "CHARSET": None, "TEMPLATE": None})
         self.stdout.write(f"Creating the benchmark database {original}_bench …")
-        bench_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+        reuse = options.get("reuse", False)
+        bench_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=reuse)
         try:
             self._run(options, bench_name)
         finally:
-            if not options["keep"]:
+            if not (options["keep"] or reuse):
                 creation.destroy_test_db(original, verbosity=0)
 
     # -- building the data ------------------------------------------------------------------

@@ -152,9 +152,16 @@ class Command(BaseCommand):
         return origin
 
     def _reset(self) -> None:
-        from stock.models import LedgerEntry, MatchDecision, Movement, MovementReport
+        from stock.models import (
+            LedgerEntry,
+            LedgerSupersession,
+            MatchDecision,
+            Movement,
+            MovementReport,
+        )
 
         with transaction.atomic():
+            LedgerSupersession.objects.all().delete()
             MovementReport.objects.all().delete()
             MatchDecision.objects.all().delete()
             LedgerEntry.objects.filter(origin_model="stock.movement").delete()
@@ -245,15 +252,17 @@ class Command(BaseCommand):
 
     def _writes_floor(self, runs: int) -> list[float]:
         """The rows a full reconciliation writes (reports with their links, movements and
-        their history, the movements' ledger rows, the superseded flags), written again by
-        bare SQL from a copy, in one transaction: what any reconciliation must write."""
-        from stock.models import LedgerEntry, Movement, MovementReport
+        their history, the movements' ledger rows, the superseded flags and their times),
+        written again by bare SQL from a copy, in one transaction: what any reconciliation
+        must write."""
+        from stock.models import LedgerEntry, LedgerSupersession, Movement, MovementReport
 
         tables = {
             "report": MovementReport._meta.db_table,
             "movement": Movement._meta.db_table,
             "history": Movement.history.model._meta.db_table,
             "ledger": LedgerEntry._meta.db_table,
+            "supersession": LedgerSupersession._meta.db_table,
         }
         with connection.cursor() as cursor:
             for name, table in tables.items():
@@ -271,7 +280,7 @@ class Command(BaseCommand):
 
             def write():
                 with transaction.atomic(), connection.cursor() as cursor:
-                    for name in ("movement", "history", "report", "ledger"):
+                    for name in ("movement", "history", "report", "ledger", "supersession"):
                         cursor.execute(
                             f"INSERT INTO {tables[name]} SELECT * FROM bench_saved_{name}"
                         )
