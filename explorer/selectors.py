@@ -942,6 +942,43 @@ def search(term: str, *, limit: int = 20) -> dict:
 # -- why this number ----------------------------------------------------------------------
 
 
+class ExplanationTable(Table):
+    """The ledger rows behind an estimate, each with its citations in a last cell."""
+
+    def body_html(self) -> str:
+        """The rows as HTML in one pass (escaped text; the sources' links are this site's
+        pages): a family's explanation lists hundreds of rows and their citations."""
+        if not self.rows:
+            return format_html('<tr><td colspan="8">{}</td></tr>', self.empty)
+        out = []
+        for row in self.rows:
+            marked = row["unsourced"] or row["conflict"]
+            cells = [
+                '<tr class="unsourced">' if row["unsourced"] else "<tr>",
+                "\n    ",
+                *(f"<td>{_escape(str(row[key]))}</td>" for key in ("date", "kind", "system")),
+                f'<td class="num{" marked" if marked else ""}">{_escape(str(row["quantity"]))}</td>',
+                *(f"<td>{_escape(str(row[key]))}</td>" for key in ("grade", "record", "status")),
+                "\n    <td>",
+            ]
+            for c in row["citations"]:
+                cells.append(
+                    f'<p class="citation"><a href="{_escape(c["source_url"])}">'
+                    f"{_escape(str(c['source']))}</a>"
+                )
+                if c["publisher"]:
+                    cells.append(f" ({_escape(str(c['publisher']))})")
+                cells.append(f", {_escape(str(c['grade']))}, {_escape(str(c['stance']).lower())}")
+                if c["excerpt"]:
+                    cells.append(f": <q>{_escape(str(c['excerpt']))}</q>")
+                cells.append("</p>")
+            if not row["citations"]:
+                cells.append('<span class="mark-unsourced">unsourced</span>')
+            cells.append("</td>\n  </tr>")
+            out.append("".join(cells))
+        return mark_safe("".join(out))  # every value above is escaped
+
+
 def explanation_page(
     holder: Country, system: WeaponSystem, scope: str, *, known_at: dt.datetime | None = None
 ) -> dict:
@@ -962,7 +999,7 @@ def explanation_page(
             known_at=known_at,
         )
         estimate = found[0] if found else None
-    rows = Table(
+    rows = ExplanationTable(
         "rows",
         f"Why this number: {holder.name} × {system.name}"
         f"{' (family)' if scope == EstimateScope.FAMILY else ''}",
