@@ -3,7 +3,9 @@ permission required for reads. Anonymous reads only when STOCKPILE_API_ANONYMOUS
 
 A request's permissions are read in one query (the user's own and their groups', as a
 UNION) and kept on its user for the request's life, where Django's ModelBackend keeps
-them (`_perm_cache`): ModelBackend alone would read them in two."""
+them (`_perm_cache`): ModelBackend alone would read them in two. With a token on
+PostgreSQL they come with the token's own query (`core.api.authentication`), and none is
+read here."""
 
 from __future__ import annotations
 

@@ -192,18 +192,23 @@ def test_a_list_as_known_at_runs_a_fixed_number_of_queries(
 ):
     """Authentication, the count, the page, the citations and their sources (and the roles;
     for pledges the systems' lineage and the policies), whatever the page's size (a page
-    whose citations cite nothing skips the sources' query)."""
+    whose citations cite nothing skips the sources' query). On PostgreSQL the permissions
+    ride in the token's query (one fewer)."""
+    from django.db import connection
+
+    fewer = 1 if connection.vendor == "postgresql" else 0
+    queries = {name: count - fewer for name, count in QUERIES.items()}
     client = api_client_for(viewer)
     client.get("/api/v1/transfers/", {"known_at": past["before"]})  # the token's last use
     for size in (1, 3):
-        with django_assert_max_num_queries(QUERIES["transfers"]):
+        with django_assert_max_num_queries(queries["transfers"]):
             _get(client, "/api/v1/transfers/", known_at=past["before"], page_size=size)
-        with django_assert_num_queries(QUERIES["pledges"]):
+        with django_assert_num_queries(queries["pledges"]):
             _get(client, "/api/v1/pledges/", known_at=past["before"], page_size=size)
     for _ in range(5):
         TransferFactory(system=past["system"], quantity_low=2, quantity_high=2)
     later = (timezone.now() + dt.timedelta(seconds=1)).isoformat()
-    with django_assert_num_queries(QUERIES["transfers"]):
+    with django_assert_num_queries(queries["transfers"]):
         assert _get(client, "/api/v1/transfers/", known_at=later, page_size=50)["count"] == 8
 
 
