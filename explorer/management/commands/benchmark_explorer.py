@@ -56,7 +56,7 @@ class Command(EstimatesBenchmark):
         self.stdout.write(f"Building {options['records']:,} records and their ledger …")
         took = self._build(options, 1, options["records"])
         self.stdout.write(f"  built in {took:.1f} s: {LedgerEntry.objects.count():,} ledger rows")
-        estimates_refresh_all()
+        estimates_refresh_all(series=False)
         self.stdout.write(f"  {StockEstimate.objects.count():,} estimates")
         busiest = (
             LedgerEntry.objects.filter(kind="received")
