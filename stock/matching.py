@@ -1008,22 +1008,28 @@ def movements_match(pairs: Iterable[Pair], *, chunk_size: int = 5000) -> dict[st
             del touched
         if origins >= ANALYZE_AFTER:
             table_analyze(MovementReport)
-        return _match_blocks_chunked(blocks, tree, chunk_size)
+        # more reports than one chunk: blocks weighed by their reports (one query)
+        return _match_blocks_chunked(blocks, tree, chunk_size, weigh=origins > chunk_size)
 
 
-def _match_blocks_chunked(blocks: set[Block], tree: Tree, chunk_size: int) -> dict[str, int]:
-    """`match_blocks` over these blocks in block order, about `chunk_size` reports at a
-    time (blocks differ in size: a block of Oryx's losses may hold thousands of reports, a
-    SIPRI deal's one or two; a block is never split)."""
+def _match_blocks_chunked(
+    blocks: set[Block], tree: Tree, chunk_size: int, *, weigh: bool
+) -> dict[str, int]:
+    """`match_blocks` over these blocks in block order, `chunk_size` blocks at a time or,
+    when `weigh`, about `chunk_size` reports at a time (blocks differ in size: a block of
+    Oryx's losses may hold thousands of reports, a SIPRI deal's one or two; a block is
+    never split). A write's few blocks: one call, no query more."""
     ordered = sorted(blocks)
-    if len(ordered) <= SMALL_BLOCKS:
+    if not weigh and len(ordered) <= chunk_size:
         return match_blocks(set(ordered), tree)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT kind, COALESCE(donor_id, 0), holder_id, family_id, COUNT(*) FROM {REPORT} "
-            "GROUP BY kind, COALESCE(donor_id, 0), holder_id, family_id"
-        )
-        sizes = {tuple(row[:4]): row[4] for row in cursor.fetchall()}
+    sizes: dict[Block, int] = {}
+    if weigh:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT kind, COALESCE(donor_id, 0), holder_id, family_id, COUNT(*) "
+                f"FROM {REPORT} GROUP BY kind, COALESCE(donor_id, 0), holder_id, family_id"
+            )
+            sizes = {tuple(row[:4]): row[4] for row in cursor.fetchall()}
     totals = {"movements": 0, "pending": 0}
     chunk: list[Block] = []
     weight = 0
