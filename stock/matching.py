@@ -1056,16 +1056,66 @@ def _review_queue(blocks, decisions, wanted) -> int:
 # -- entry points ---------------------------------------------------------------------------
 
 
-def movements_match(pairs: Iterable[Pair]) -> dict[str, int]:
+def movements_match(pairs: Iterable[Pair], *, chunk_size: int = 5000) -> dict[str, int]:
     """Match the reports that have ledger rows in these holder × system pairs (what a write
-    just touched): sync them, recompute their blocks. Safe to run twice."""
+    just touched): sync them, recompute their blocks. Safe to run twice.
+
+    Memory stays flat in the number of pairs (a bulk import touches tens of thousands):
+    the reports are synced `chunk_size` origins at a time (found `chunk_size` pairs at a
+    time), then the blocks they are in are matched `chunk_size` blocks at a time. Every report is synced before any block is
+    matched, and each block is matched from everything stored in it, so the result is the
+    same as one pass over all of them."""
     pairs = sorted({(int(h), int(s)) for h, s in pairs})
     if not pairs:
         return {"movements": 0, "pending": 0}
     tree = Tree()
     with transaction.atomic():
-        blocks = reports_sync(_touched_origins(pairs), tree)
-        return match_blocks(blocks, tree)
+        blocks: set[Block] = set()
+        origins = 0
+        for start in range(0, len(pairs), chunk_size):
+            touched = sorted(_touched_origins(pairs[start : start + chunk_size]))
+            origins += len(touched)
+            for first in range(0, len(touched), chunk_size):  # a pair may have many
+                blocks |= reports_sync(
+                    set(touched[first : first + chunk_size]), tree, analyze=False
+                )
+            del touched
+        if origins >= ANALYZE_AFTER:
+            table_analyze(MovementReport)
+        # more reports than one chunk: blocks weighed by their reports (one query)
+        return _match_blocks_chunked(blocks, tree, chunk_size, weigh=origins > chunk_size)
+
+
+def _match_blocks_chunked(
+    blocks: set[Block], tree: Tree, chunk_size: int, *, weigh: bool
+) -> dict[str, int]:
+    """`match_blocks` over these blocks in block order, `chunk_size` blocks at a time or,
+    when `weigh`, about `chunk_size` reports at a time (blocks differ in size: a block of
+    Oryx's losses may hold thousands of reports, a SIPRI deal's one or two; a block is
+    never split). A write's few blocks: one call, no query more."""
+    ordered = sorted(blocks)
+    if not weigh and len(ordered) <= chunk_size:
+        return match_blocks(set(ordered), tree)
+    sizes: dict[Block, int] = {}
+    if weigh:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT kind, COALESCE(donor_id, 0), holder_id, family_id, COUNT(*) "
+                f"FROM {REPORT} GROUP BY kind, COALESCE(donor_id, 0), holder_id, family_id"
+            )
+            sizes = {tuple(row[:4]): row[4] for row in cursor.fetchall()}
+    totals = {"movements": 0, "pending": 0}
+    chunk: list[Block] = []
+    weight = 0
+    for index, block in enumerate(ordered):
+        chunk.append(block)
+        weight += sizes.get(block, 1)
+        if weight >= chunk_size or len(chunk) >= chunk_size or index == len(ordered) - 1:
+            result = match_blocks(set(chunk), tree)
+            for name in totals:
+                totals[name] += result[name]
+            chunk, weight = [], 0
+    return totals
 
 
 def movements_rematch_lineage(system_id: int) -> dict[str, int]:

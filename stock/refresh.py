@@ -432,24 +432,104 @@ def estimates_refresh_pairs(pairs: Iterable[Pair]) -> dict[str, int]:
     return {"pairs": len(pairs), "estimates": written}
 
 
-def estimates_refresh_all() -> dict[str, int]:
+CHANGED = "stock_refresh_changed"  # temporary: the pairs a full refresh changed
+
+
+def estimates_refresh_all(*, series: bool = True, progress=None) -> dict[str, int]:
     """Recompute every estimate from the ledger: one statement per scope, one transaction.
-    Unchanged estimates are left as they are."""
+    Unchanged estimates are left as they are.
+
+    With `series` the monthly series are brought in step too, inside the same transaction:
+    the series of every pair whose estimate this refresh changed (system or family scope:
+    each upsert also records the pairs it wrote), and of every pair marked stale, are
+    rewritten a batch at a time (`series_refresh_pairs`); a refresh that changes nothing
+    rewrites no point. `progress(n)` is called with the number of pairs whose series were
+    rewritten after each batch. The nightly rebuild passes `series=False` and rewrites every
+    series itself (`series_rebuild_all`: the months move on)."""
     lineage = family_lineage()
     with transaction.atomic(), connection.cursor() as cursor:
         _serialize_refreshes(cursor)
         started = timezone.now()
         today = timezone.localdate()
         params = {"as_of": today, "today": today, "computed_at": started}
-        cursor.execute(_upsert(_system_select("1 = 1"), EstimateScope.SYSTEM), params)
-        written = max(cursor.rowcount, 0)
+        if series:
+            cursor.execute(f"DROP TABLE IF EXISTS {_temp(CHANGED)}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {CHANGED} (holder_id bigint, system_id bigint, "
+                "PRIMARY KEY (holder_id, system_id))"
+                + (" ON COMMIT DROP" if connection.vendor == "postgresql" else "")
+            )
+        scopes = [(_system_select("1 = 1"), EstimateScope.SYSTEM)]
         if lineage:
-            family = _system_select(_family_where(lineage), lineage)
-            cursor.execute(_upsert(family, EstimateScope.FAMILY), params)
-            written += max(cursor.rowcount, 0)
+            scopes.append((_system_select(_family_where(lineage), lineage), EstimateScope.FAMILY))
+        written = 0
+        for select_sql, scope in scopes:
+            written += _upsert_recording(cursor, _upsert(select_sql, scope), params, series)
         for statement in _delete_orphans_sql("1 = 1", lineage):
             cursor.execute(statement, params)
         conflicts_flag(cursor, "1 = 1", lineage, holders="1 = 1")
+        points = 0
+        if series:
+            points = _series_of_changed(cursor, started, progress)
         StaleEstimate.objects.filter(marked_at__lte=started).delete()
+        if series:
+            cursor.execute(f"DROP TABLE {_temp(CHANGED)}")
         estimates_changed_on_commit()
-    return {"estimates": written}
+    return {"estimates": written, **({"points": points} if series else {})}
+
+
+def _temp(name: str) -> str:
+    return f"pg_temp.{name}" if connection.vendor == "postgresql" else f"temp.{name}"
+
+
+def _upsert_recording(cursor, upsert_sql: str, params: dict, record: bool) -> int:
+    """Run an upsert; with `record`, the pairs it wrote go to the temporary table CHANGED
+    (PostgreSQL: in the same statement, nothing read back; SQLite: through RETURNING)."""
+    if not record:
+        cursor.execute(upsert_sql, params)
+        return max(cursor.rowcount, 0)
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            f"WITH written AS ({upsert_sql} RETURNING holder_id, system_id) "
+            f"INSERT INTO {CHANGED} (holder_id, system_id) SELECT holder_id, system_id "
+            "FROM written ON CONFLICT DO NOTHING",
+            params,
+        )
+        return max(cursor.rowcount, 0)
+    cursor.execute(f"{upsert_sql} RETURNING holder_id, system_id", params)
+    rows = cursor.fetchall()
+    cursor.executemany(
+        f"INSERT INTO {CHANGED} (holder_id, system_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        rows,
+    )
+    return len(rows)
+
+
+def _series_of_changed(cursor, started, progress, batch: int = 2000) -> int:
+    """Rewrite the series of the pairs in CHANGED and of the pairs marked stale by
+    `started`, `batch` pairs at a time in (holder, system) order (memory stays flat)."""
+    from stock.series import series_refresh_pairs
+
+    stale = StaleEstimate._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {CHANGED} (holder_id, system_id) SELECT holder_id, system_id "
+        f"FROM {stale} WHERE marked_at <= %s ON CONFLICT DO NOTHING",
+        [started],
+    )
+    points = 0
+    last = (-1, -1)
+    while True:  # keyset pages on the table's primary key
+        cursor.execute(
+            f"SELECT holder_id, system_id FROM {CHANGED} "
+            "WHERE holder_id > %s OR (holder_id = %s AND system_id > %s) "
+            f"ORDER BY holder_id, system_id LIMIT {int(batch)}",
+            [last[0], last[0], last[1]],
+        )
+        pairs = [(int(h), int(s)) for h, s in cursor.fetchall()]
+        if not pairs:
+            return points
+        lineage = family_lineage({s for _, s in pairs})
+        points += series_refresh_pairs(pairs, lineage=lineage)
+        if progress is not None:
+            progress(len(pairs))
+        last = pairs[-1]

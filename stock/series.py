@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -71,7 +72,14 @@ def _month_ends_for(rows: Iterable, today: dt.date) -> tuple[list[dt.date], dict
     dated = [row.date_earliest or row.date for row in rows if (row.date_earliest or row.date)]
     first = min(dated) if dated else today
     floor = (today.replace(day=1) - dt.timedelta(days=31 * (SERIES_MONTHS - 1))).replace(day=1)
-    ends = month_ends(max(first, floor), today)
+    return _month_ends_from(max(first, floor).replace(day=1), today)
+
+
+@functools.lru_cache(maxsize=4096)
+def _month_ends_from(first: dt.date, today: dt.date) -> tuple[list[dt.date], dict]:
+    """`_month_ends_for` from a first month (shared by every pair that starts in it: the
+    caller must not change what it gets)."""
+    ends = month_ends(first, today)
     as_of = {
         end: (today if (end.year, end.month) == (today.year, today.month) else end) for end in ends
     }
@@ -93,11 +101,19 @@ def _family_points_for(members: dict, today: dt.date) -> dict[dt.date, tuple[Est
 def changes_only(points: dict[dt.date, tuple[Estimate, dict]]) -> list[tuple[dt.date, dict]]:
     """The points to store: the first month's, then only those that differ from the month
     before (storage grows with the changes, not with months × pairs). Readers carry the
-    last stored point forward (`inventory.selectors.estimate_series`)."""
+    last stored point forward (`inventory.selectors.estimate_series`).
+
+    Months whose estimate is the very one of the month before (`estimates_by_month` gives
+    every month since the last change the same computed pair) are the same values: they
+    are skipped without being compared."""
     stored: list[tuple[dt.date, dict]] = []
-    previous = None
+    previous = previous_point = None
     for end in sorted(points):
-        values = estimate_values(*points[end])
+        point = points[end]
+        if point is previous_point:
+            continue
+        previous_point = point
+        values = estimate_values(*point)
         if values != previous:
             stored.append((end, values))
         previous = values

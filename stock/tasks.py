@@ -81,7 +81,7 @@ def estimates_rebuild() -> dict:
     with history_door(Door.TASK):
         ledger = ledger_rebuild()
         movements = movements_match_all()
-        estimates = estimates_refresh_all()
+        estimates = estimates_refresh_all(series=False)  # every series, next line
         points = series_rebuild_all()
     return {**ledger, **movements, **estimates, "points": points}
 

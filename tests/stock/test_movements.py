@@ -622,3 +622,56 @@ def test_an_estimate_as_known_before_a_merge_is_what_the_database_showed_then(ad
         ("transfers.transfer", False),
         ("transfers.transfer", False),
     ]
+
+
+def _matching_state() -> tuple:
+    """What the matching wrote, by names, not ids (sequences differ between runs)."""
+    parties = ("donor__code", "holder__code", "system__name", "family__name")
+    return (
+        _numbers(),
+        sorted(
+            Movement.objects.values_list(
+                "kind", *parties, "date_earliest", "date_latest", "quantity_low",
+                "quantity_high", "best_grade", "conflict", "dataset_count", "report_count",
+            )
+        ),
+        sorted(
+            MovementReport.objects.values_list(
+                "dataset", "kind", *parties, "quantity_low", "quantity_high", "date",
+                "movement__quantity_low", "movement__quantity_high", "movement__report_count",
+                "score", "decision", "reason",
+            ),
+            key=repr,
+        ),
+        sorted(MatchDecision.objects.values_list("label_a", "label_b", "status", "score")),
+        sorted(
+            LedgerEntry.objects.filter(is_cancelled=False)
+            .exclude(origin_model="stock.movement")
+            .values_list("kind", "holder__code", "system__name", "quantity_low", "date",
+                         "is_superseded"),
+            key=repr,
+        ),
+    )  # fmt: skip
+
+
+def test_matching_a_bulk_import_in_chunks_gives_what_one_pass_gives(monkeypatch):
+    """A bulk import matches its touched pairs a chunk at a time (memory flat in the size
+    of the file): reports synced a few origins at a time, blocks matched a few reports at a
+    time. The movements, links, decisions and estimates are those of one pass."""
+    from stock import matching
+
+    results = []
+    for chunk_size, small_blocks in ((5000, matching.SMALL_BLOCKS), (1, 0), (2, 0)):
+        monkeypatch.setitem(matching.movements_match.__kwdefaults__, "chunk_size", chunk_size)
+        monkeypatch.setattr(matching, "SMALL_BLOCKS", small_blocks)
+        with transaction.atomic():
+            for name, data in FILES.items():
+                _import(name, data())
+            for name, data in _sipri_files().items():
+                _import(name, data)
+            _refresh()
+            results.append(_matching_state())
+            transaction.set_rollback(True)
+    assert results[0][1], "the files make movements"
+    assert results[1] == results[0]
+    assert results[2] == results[0]

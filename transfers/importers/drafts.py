@@ -76,8 +76,11 @@ class RowError:
 
 
 # A citation's source key is asked for several times per row: canonicalize each URL once.
-_canonical = functools.lru_cache(maxsize=200_000)(canonical_url)
-_source_key = functools.lru_cache(maxsize=200_000)(source_key)
+# Bounded to a few chunks' worth of sources (base.CHUNK records a chunk): a file of one
+# source per row (Oryx's proof URLs) would otherwise keep every URL and title it names,
+# and memory would grow with the size of the file.
+_canonical = functools.lru_cache(maxsize=16_384)(canonical_url)
+_source_key = functools.lru_cache(maxsize=16_384)(source_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,7 @@ class Command(EstimatesBenchmark):
             took = self._build(options, 1, options["records"])
             count = LedgerEntry.objects.count()
             self.stdout.write(f"  built in {took:.1f} s: {count:,} ledger rows")
-        estimates_refresh_all()
+        estimates_refresh_all(series=False)
         self.stdout.write(f"  {StockEstimate.objects.count():,} estimates")
         busiest = (
             LedgerEntry.objects.filter(kind="received")

@@ -131,7 +131,7 @@ class Command(BaseCommand):
                 ledger = ledger_rebuild(progress=progress)
             finally:
                 progress.close()
-            estimates = estimates_refresh_all()
+            estimates = estimates_refresh_all(series=False)  # every series below
             pairs = (
                 LedgerEntry.objects.filter(is_cancelled=False)
                 .values_list("holder_id", "system_id")

@@ -88,7 +88,7 @@ class Command(BaseCommand):
         took = builder._build(options, 1, options["records"])
         self.stdout.write(f"  built in {took:.1f} s; refreshing every estimate …")
         started = time.perf_counter()
-        estimates_refresh_all()
+        estimates_refresh_all(series=False)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         self.stdout.write(f"  refreshed in {time.perf_counter() - started:.1f} s")
