@@ -476,24 +476,26 @@ CANDIDATES_SETTINGS = {"work_mem": "64MB", "jit": "off", "enable_mergejoin": "of
 
 @contextmanager
 def _statement_settings(cursor, settings: dict[str, str]) -> Iterator[None]:
-    """PostgreSQL settings for the statements inside, restored after (other engines: none)."""
+    """PostgreSQL settings for the statements inside, restored after (other engines: none).
+    Local to the transaction (`set_config(…, true)`): use inside one."""
     if connection.vendor != "postgresql":
         yield
         return
     names = list(settings)
+
+    def apply(values: dict[str, str]) -> None:
+        cursor.execute(
+            "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
+            [value for name in names for value in (name, values[name])],
+        )
+
     cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
     before = dict(zip(names, cursor.fetchone(), strict=True))
-    cursor.execute(
-        "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
-        [value for name in names for value in (name, settings[name])],
-    )
+    apply(settings)
     try:
         yield
     finally:
-        cursor.execute(
-            "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
-            [value for name in names for value in (name, before[name])],
-        )
+        apply(before)
 
 
 SMALL_BLOCKS = 100
@@ -557,7 +559,7 @@ def candidate_pairs(blocks: list[Block] | None) -> list[Candidate]:
     in Python's order, score, verdict: "auto", "review" or "none")."""
     found: list[Candidate] = []
     with (
-        transaction.atomic(),
+        transaction.atomic(savepoint=False),  # the settings' transaction, no savepoint
         connection.cursor() as cursor,
         _statement_settings(cursor, CANDIDATES_SETTINGS),
     ):

@@ -19,6 +19,7 @@ presented, and `manage.py api_token revoke --expired` clears the rest.
 from __future__ import annotations
 
 import binascii
+import functools
 import time
 from hmac import compare_digest
 
@@ -42,6 +43,7 @@ from core.request_guards import client_ip
 KEY = "stockpile:token-failures:{address}"
 
 
+@functools.cache
 def permissions_sql() -> str:
     """The token's user's permission names ("app_label.codename"), their own and their
     groups', as an array: a subquery of the token's own query (PostgreSQL)."""
